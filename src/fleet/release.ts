@@ -1,0 +1,120 @@
+/**
+ * The release model as data: every step on a target is an argv list built here and run by a transport.
+ * Scripts are constants; everything variable travels as positional arguments, so nothing needs escaping.
+ * Layout under an instance root: releases/<version>/, current -> releases/<version>, shared/env (0600),
+ * run/<service>-<i>.pid, logs/<service>-<i>.log, history (one healthy version a line).
+ */
+
+export interface ReplicaRef {
+  service: string
+  index: number
+  port: number
+}
+
+const sh = (script: string, name: string, args: (string | number)[]): string[] => ['sh', '-c', script, name, ...args.map(String)]
+
+const ALIVE = `alive() { kill -0 "$1" 2>/dev/null && ! ps -o stat= -p "$1" 2>/dev/null | grep -q '^Z'; }`
+
+/** Unpacks a gzipped tar from stdin into releases/<version> unless it is already there. */
+export function unpackRelease(root: string, version: string): string[] {
+  return sh(`set -e; d="$1/releases/$2"; if [ -f "$d/.fleet-complete" ]; then cat >/dev/null; echo present; exit 0; fi
+rm -rf "$d.tmp"; mkdir -p "$d.tmp" "$1/shared" "$1/run" "$1/logs"; tar -xzf - -C "$d.tmp"; rm -rf "$d"; mv "$d.tmp" "$d"; echo unpacked`, 'fleet-unpack', [root, version])
+}
+
+/** Runs the install/build step inside the release, then marks it complete (an incomplete release is never switched to). */
+export function installRelease(root: string, version: string, install: string[] | undefined): string[] {
+  return sh(`set -e; d="$1/releases/$2"; shift 2; cd "$d"; if [ ! -f .fleet-complete ]; then if [ $# -gt 0 ]; then "$@"; fi; touch .fleet-complete; fi`,
+    'fleet-install', [root, version, ...(install ?? [])])
+}
+
+/** Atomically points `current` at a release; prints the version it pointed at before (or nothing). */
+export function switchRelease(root: string, version: string): string[] {
+  return sh(`set -e; cd "$1"; [ -f "releases/$2/.fleet-complete" ] || { echo "release $2 is not installed" >&2; exit 3; }
+old=$(readlink current 2>/dev/null || true); ln -sfn "releases/$2" .current.tmp; mv -fT .current.tmp current 2>/dev/null || mv -f .current.tmp current; echo "\${old##*/}"`,
+  'fleet-switch', [root, version])
+}
+
+/** Starts one replica detached (own session, pid file, log file) unless its pid file names a live process. */
+export function startReplica(root: string, r: ReplicaRef, bind: string, command: string, env: Record<string, string> = {}): string[] {
+  const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`)
+  return sh(`${ALIVE}
+root=$1 svc=$2 i=$3 port=$4 bind=$5 cmd=$6; shift 6
+pidf="$root/run/$svc-$i.pid"; mkdir -p "$root/run" "$root/logs"
+if [ -f "$pidf" ] && alive "$(cat "$pidf")"; then echo running; exit 0; fi
+cd "$root/current" || exit 3
+if [ -f "$root/shared/env" ]; then set -a; . "$root/shared/env"; set +a; fi
+for kv in "$@"; do export "$kv"; done
+ver=$(readlink "$root/current"); export PORT="$port" HOST="$bind" FLEET_INSTANCE="$(basename "$root")" FLEET_BIND="$bind" FLEET_VERSION="\${ver##*/}" FLEET_SERVICE="$svc" FLEET_REPLICA="$i"
+nohup setsid sh -c "exec $cmd" >>"$root/logs/$svc-$i.log" 2>&1 </dev/null &
+echo $! >"$pidf"; echo started`, 'fleet-start', [root, r.service, r.index, r.port, bind, command, ...pairs])
+}
+
+/** Stops one replica's process group: TERM, up to `graceSeconds`, then KILL. A missing replica is a no-op. */
+export function stopReplica(root: string, r: Pick<ReplicaRef, 'service' | 'index'>, graceSeconds = 10): string[] {
+  return sh(`${ALIVE}
+pidf="$1/run/$2-$3.pid"; [ -f "$pidf" ] || { echo absent; exit 0; }
+pid=$(cat "$pidf"); n=0
+kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+while alive "$pid" && [ $n -lt $(($4 * 10)) ]; do sleep 0.1; n=$((n + 1)); done
+alive "$pid" && { kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }
+rm -f "$pidf"; echo stopped`, 'fleet-stop', [root, r.service, r.index, graceSeconds])
+}
+
+/** Stops every replica of the instance, including ones no longer declared (pid files left by a scale-down). */
+export function stopAll(root: string, graceSeconds = 10): string[] {
+  return sh(`${ALIVE}
+for pidf in "$1"/run/*.pid; do [ -f "$pidf" ] || continue; pid=$(cat "$pidf"); n=0
+kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+while alive "$pid" && [ $n -lt $(($2 * 10)) ]; do sleep 0.1; n=$((n + 1)); done
+alive "$pid" && { kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }
+rm -f "$pidf"; echo "stopped \${pidf##*/}"; done`, 'fleet-stop-all', [root, graceSeconds])
+}
+
+/** Records a version as healthy and prunes old releases, never the current one or the last healthy ones. */
+export function recordRelease(root: string, version: string, keep: number): string[] {
+  return sh(`set -e; cd "$1"; echo "$2" >>history; tail -n 50 history >history.tmp; mv history.tmp history
+cur=$(readlink current 2>/dev/null || true); cur=\${cur##*/}; n=0
+for r in $(ls -1t releases 2>/dev/null); do case "$r" in *.tmp) continue;; esac; n=$((n + 1))
+if [ $n -gt "$3" ] && [ "$r" != "$cur" ] && ! tail -n 2 history | grep -qx "$r"; then rm -rf "releases/$r"; fi; done`,
+  'fleet-record', [root, version, keep])
+}
+
+/** One round trip that reports a target's release state and every replica's process; parsed by parseObservation. */
+export function observeTarget(root: string, replicas: Pick<ReplicaRef, 'service' | 'index'>[]): string[] {
+  return sh(`${ALIVE}
+root=$1; shift; cur=$(readlink "$root/current" 2>/dev/null || true); echo "current \${cur##*/}"
+echo "releases $(ls -1t "$root/releases" 2>/dev/null | grep -v '\\.tmp$' | tr '\\n' ' ')"
+echo "history $(tail -n 10 "$root/history" 2>/dev/null | tr '\\n' ' ')"
+for pidf in "$root"/run/*.pid; do [ -f "$pidf" ] || continue; n=\${pidf##*/}; pid=$(cat "$pidf")
+if alive "$pid"; then echo "proc \${n%.pid} up $pid"; else echo "proc \${n%.pid} down $pid"; fi; done
+for r in "$@"; do [ -f "$root/run/$r.pid" ] || echo "proc $r absent"; done`, 'fleet-observe', [root, ...replicas.map(r => `${r.service}-${r.index}`)])
+}
+
+export interface TargetObservation {
+  current?: string
+  releases: string[]
+  history: string[]
+  processes: Record<string, {up: boolean; pid?: number}>
+}
+
+export function parseObservation(stdout: string): TargetObservation {
+  const obs: TargetObservation = {releases: [], history: [], processes: {}}
+  for (const line of stdout.split('\n')) {
+    const [kind, ...rest] = line.trim().split(/\s+/)
+    if (kind === 'current') obs.current = rest[0] || undefined
+    else if (kind === 'releases') obs.releases = rest.filter(Boolean)
+    else if (kind === 'history') obs.history = rest.filter(Boolean)
+    else if (kind === 'proc' && rest[0]) obs.processes[rest[0]] = {up: rest[1] === 'up', pid: rest[2] ? Number(rest[2]) : undefined}
+  }
+  return obs
+}
+
+/** The release to go back to: the newest healthy one in history that is not current and still installed. */
+export function previousRelease(obs: TargetObservation): string | undefined {
+  return [...obs.history].reverse().find(v => v !== obs.current && obs.releases.includes(v))
+}
+
+/** Replica i of a service listens on port + i. */
+export function replicasOf(services: Record<string, {port: number; replicas: number}>): ReplicaRef[] {
+  return Object.entries(services).flatMap(([service, s]) => Array.from({length: s.replicas}, (_, index) => ({service, index, port: s.port + index})))
+}

@@ -1,0 +1,92 @@
+import {StepError} from '../../errors.js'
+import * as release from '../../fleet/release.js'
+import {type HealthSpec, type InstanceSpec, toMs} from '../../fleet/schema.js'
+import type {Target} from '../../fleet/targets.js'
+import {probeHttp, waitHealthy, type Probe} from '../../transport/health.js'
+import type {Transport} from '../../transport/types.js'
+import type {InstanceRuntime, ReleaseSource, TargetStatus} from '../runtime.js'
+
+/** The release model over any transport: the local runtime and the ssh runtime are this class with another transport. */
+export class HostRuntime implements InstanceRuntime {
+  constructor(
+    private readonly spec: InstanceSpec,
+    private readonly transportFor: (t: Target) => Transport,
+    private readonly log: (target: Target, line: string) => void = () => {},
+  ) {}
+
+  async observe(target: Target, signal?: AbortSignal): Promise<TargetStatus> {
+    const replicas = release.replicasOf(this.spec.services)
+    let obs: release.TargetObservation
+    try {
+      obs = release.parseObservation((await this.run(target, 'observe', release.observeTarget(target.root, replicas), signal)).stdout)
+    } catch (error) {
+      return {target, reachable: false, error: (error as Error).message, releases: [], replicas: [], strays: []}
+    }
+    const declared = new Set(replicas.map(r => `${r.service}-${r.index}`))
+    const withHealth = await Promise.all(replicas.map(async r => {
+      const proc = obs.processes[`${r.service}-${r.index}`]
+      const process = !proc || !proc.pid ? 'absent' as const : proc.up ? 'up' as const : 'down' as const
+      const health: Probe = process === 'up' ? await this.probe(target, r, signal) : {ok: false, latencyMs: 0, error: process === 'absent' ? 'not started' : 'process exited'}
+      return {...r, process, pid: proc?.pid, health}
+    }))
+    const strays = Object.entries(obs.processes).filter(([k, p]) => p.up && !declared.has(k)).map(([k]) => k)
+    return {target, reachable: true, current: obs.current, previous: release.previousRelease(obs), releases: obs.releases, replicas: withHealth, strays}
+  }
+
+  async prepare(target: Target, source: ReleaseSource, signal?: AbortSignal): Promise<void> {
+    const unpacked = await this.run(target, 'unpack release', release.unpackRelease(target.root, source.version), signal, await source.archive())
+    this.log(target, `release ${source.version} ${unpacked.stdout.trim()}`)
+    await this.run(target, 'install release', release.installRelease(target.root, source.version, source.install), signal)
+  }
+
+  async activate(target: Target, version: string, signal?: AbortSignal): Promise<string | undefined> {
+    const r = await this.run(target, 'switch release', release.switchRelease(target.root, version), signal)
+    this.log(target, `current -> ${version}`)
+    return r.stdout.trim() || undefined
+  }
+
+  async restart(target: Target, replica: release.ReplicaRef, signal?: AbortSignal): Promise<Probe> {
+    await this.stop(target, replica, signal)
+    return this.start(target, replica, signal)
+  }
+
+  async start(target: Target, replica: release.ReplicaRef, signal?: AbortSignal): Promise<Probe> {
+    const svc = this.spec.services[replica.service]
+    await this.run(target, `start ${replica.service}-${replica.index}`, release.startReplica(target.root, replica, target.bind, svc.start, svc.env), signal)
+    const h = svc.health
+    const probe = await waitHealthy(this.url(target, replica, h), h.expect, toMs(h.timeout), toMs(h.grace), toMs(h.interval), signal)
+    this.log(target, `${replica.service}-${replica.index} on :${replica.port} ${probe.ok ? `healthy in ${probe.latencyMs} ms` : `unhealthy: ${probe.error}`}`)
+    return probe
+  }
+
+  async stop(target: Target, replica: Pick<release.ReplicaRef, 'service' | 'index'>, signal?: AbortSignal): Promise<void> {
+    await this.run(target, `stop ${replica.service}-${replica.index}`, release.stopReplica(target.root, replica), signal)
+  }
+
+  async stopAll(target: Target, signal?: AbortSignal): Promise<string[]> {
+    const r = await this.run(target, 'stop all', release.stopAll(target.root), signal)
+    return r.stdout.split('\n').filter(l => l.startsWith('stopped ')).map(l => l.slice(8).replace(/\.pid$/, ''))
+  }
+
+  async record(target: Target, version: string, keep: number, signal?: AbortSignal): Promise<void> {
+    await this.run(target, 'record release', release.recordRelease(target.root, version, keep), signal)
+  }
+
+  async close(): Promise<void> {}
+
+  private probe(target: Target, r: release.ReplicaRef, signal?: AbortSignal): Promise<Probe> {
+    const h = this.spec.services[r.service].health
+    return probeHttp(this.url(target, r, h), h.expect, toMs(h.timeout), signal)
+  }
+
+  private url(target: Target, r: release.ReplicaRef, h: HealthSpec): string {
+    const host = target.bind.includes(':') ? `[${target.bind}]` : target.bind === '0.0.0.0' ? target.ssh?.host ?? '127.0.0.1' : target.bind
+    return `http://${host}:${r.port}${h.path}`
+  }
+
+  private async run(target: Target, step: string, argv: string[], signal?: AbortSignal, stdin?: Buffer) {
+    const r = await this.transportFor(target).exec(argv, {signal, stdin})
+    if (r.code !== 0) throw new StepError(target.instance, target.host, step, r.code, r.stderr.trim() || r.stdout.trim())
+    return r
+  }
+}

@@ -1,0 +1,54 @@
+import type {Fleet} from '../fleet/load.js'
+import type {Target} from '../fleet/targets.js'
+import {LocalTransport} from '../transport/local.js'
+import type {Transport} from '../transport/types.js'
+import {HostRuntime} from './host/runtime.js'
+import type {InstanceRuntime} from './runtime.js'
+
+export interface Runtimes {
+  runtimeFor(instance: string): InstanceRuntime
+  close(): Promise<void>
+}
+
+export interface RuntimeOptions {
+  log?: (target: Target, line: string) => void
+  signal?: AbortSignal
+  /** The ssh-agent socket (SSH_AUTH_SOCK), resolved by the command. */
+  sshAgent?: string
+}
+
+type Pool = {get(t: NonNullable<Target['ssh']> & {name: string}): Transport; closeAll(): Promise<void>}
+
+/** Runtimes by instance; the ssh client (and ssh2) is loaded only when an ssh instance is used. */
+export async function createRuntimes(fleet: Fleet, opts: RuntimeOptions = {}): Promise<Runtimes> {
+  const local = new LocalTransport()
+  const needsSsh = Object.values(fleet.spec.instances).some(i => i.runtime === 'ssh')
+  const pool: Pool | undefined = needsSsh ? await sshPool(fleet, opts.sshAgent) : undefined
+  const runtimes = new Map<string, InstanceRuntime>()
+  const transportFor = (t: Target): Transport => (t.ssh ? pool!.get({name: t.host, ...t.ssh}) : local)
+  return {
+    runtimeFor(instance) {
+      let r = runtimes.get(instance)
+      if (!r) runtimes.set(instance, (r = new HostRuntime(fleet.spec.instances[instance], transportFor, opts.log)))
+      return r
+    },
+    async close() {
+      await pool?.closeAll()
+    },
+  }
+}
+
+async function sshPool(fleet: Fleet, agentSocket?: string): Promise<Pool> {
+  const {SshPool} = await import('../transport/ssh.js')
+  const {toMs} = await import('../fleet/schema.js')
+  const s = fleet.spec.ssh
+  const path = await import('node:path')
+  return new SshPool({
+    knownHostsFile: s?.known_hosts ? path.resolve(fleet.dir, s.known_hosts) : undefined,
+    hostKeyPolicy: s?.host_key_policy,
+    configFile: s?.config ? path.resolve(fleet.dir, s.config) : undefined,
+    connectTimeoutMs: s?.connect_timeout === undefined ? undefined : toMs(s.connect_timeout),
+    maxStartups: s?.max_startups,
+    agentSocket,
+  } as never) as unknown as Pool
+}

@@ -1,0 +1,25 @@
+// The demo service of the embedded fleet: a tiny HTTP server whose /health reports the release it runs.
+// A release directory that contains a file named BROKEN answers /health with 500 (used to exercise rollback).
+import {existsSync} from 'node:fs'
+import {createServer} from 'node:http'
+
+const port = Number(process.env.PORT ?? 8080)
+const host = process.env.HOST ?? '127.0.0.1'
+const version = process.env.FLEET_VERSION ?? 'dev'
+const broken = existsSync(new URL('./BROKEN', import.meta.url))
+const started = new Date().toISOString()
+
+const server = createServer((req, res) => {
+  const body = (status, value) => {
+    res.writeHead(status, {'content-type': 'application/json'})
+    res.end(JSON.stringify(value) + '\n')
+  }
+  if (req.url === '/health') {
+    return broken ? body(500, {status: 'broken', version}) : body(200, {status: 'ok', version, instance: process.env.FLEET_INSTANCE, replica: Number(process.env.FLEET_REPLICA ?? 0), pid: process.pid, started})
+  }
+  if (req.url === '/') return body(200, {hello: 'fleet demo', version})
+  body(404, {error: 'not found'})
+})
+
+server.listen(port, host)
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)))
