@@ -1,4 +1,5 @@
 import {appendFileSync, rmSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import type {ListrTask} from 'listr2'
@@ -8,7 +9,6 @@ import type {Runtimes} from './providers/registry.js'
 import type {ReleaseSource, TargetStatus} from './providers/runtime.js'
 import type {AuditRecord} from './state/audit.js'
 import type {LockInfo} from './state/lock.js'
-import {outputMode, runTasks} from './ui/tasks.js'
 
 type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FleetCommand)['baseFlags'] & T['flags']>
 
@@ -48,9 +48,18 @@ export abstract class FleetCommand<T> extends Command {
   }
 
   protected async loadFleet(): Promise<Fleet> {
-    const {loadFleet} = await import('./fleet/load.js')
     const file = this.flagsBase.file
-    this.fleet = await loadFleet(path.resolve(file), file)
+    const abs = path.resolve(file)
+    const dir = path.dirname(abs)
+    const stateDir = path.join(dir, '.local', 'fleet')
+    const text = await readFile(abs, 'utf8').catch(() => undefined)
+    const cache = await import('./state/spec-cache.js')
+    const key = text === undefined ? undefined : cache.specKey(text)
+    const cached = key ? await cache.readCachedSpec(stateDir, key) : undefined
+    if (cached) return (this.fleet = {file: abs, dir, stateDir, spec: cached})
+    const {loadFleet} = await import('./fleet/load.js')
+    this.fleet = await loadFleet(abs, file)
+    if (key) await cache.writeCachedSpec(stateDir, key, this.fleet.spec)
     return this.fleet
   }
 
@@ -87,8 +96,9 @@ export abstract class FleetCommand<T> extends Command {
     return Object.fromEntries(entries)
   }
 
-  protected get mode() {
-    return outputMode(this.jsonEnabled())
+  protected get mode(): 'tty' | 'plain' | 'json' {
+    if (this.jsonEnabled()) return 'json'
+    return process.stderr.isTTY && !process.env.CI ? 'tty' : 'plain'
   }
 
   /** A line of progress on stderr (never in --json mode, never on stdout). */
@@ -97,6 +107,7 @@ export abstract class FleetCommand<T> extends Command {
   }
 
   protected async runTasks<C extends object>(tasks: ListrTask<C>[], ctx: C, concurrency = this.flagsBase.concurrency) {
+    const {runTasks} = await import('./ui/tasks.js')
     return runTasks(tasks, ctx, {mode: this.mode, concurrency})
   }
 
@@ -122,8 +133,8 @@ export abstract class FleetCommand<T> extends Command {
       throw e
     } finally {
       const interrupted = this.abort.signal.aborted
-      const exitCode = interrupted ? ExitCode.interrupted : error instanceof PartialFailure ? ExitCode.partial : error ? ((error as {exitCode?: number}).exitCode ?? 1) : 0
-      const fromResult = result ? audit(result) : error instanceof PartialFailure ? audit(error.result as R) : {outcome: 'failed' as const}
+      const fromResult = result ? audit(result) : {outcome: 'failed' as const}
+      const exitCode = interrupted ? ExitCode.interrupted : error ? ((error as {exitCode?: number}).exitCode ?? ExitCode.bug) : fromResult.outcome === 'partial' ? ExitCode.partial : ExitCode.ok
       await this.audit(fleet, {plan: opts.summary, exitCode, ...fromResult, outcome: interrupted ? 'interrupted' : fromResult.outcome, error: error && !(error instanceof PartialFailure) ? (error as Error).message : undefined})
       await this.releaseLock()
     }
@@ -147,18 +158,22 @@ export abstract class FleetCommand<T> extends Command {
   }
 
   private installSigint(fleet: Fleet, summary: string): void {
-    this.onSigint = () => {
-      if (this.abort.signal.aborted) return
-      process.stderr.write('\ninterrupted: stopping, releasing the lock and recording what was done\n')
-      this.abort.abort()
-      // If the work does not unwind promptly, release the lock and record the interruption synchronously.
-      setTimeout(() => {
-        if (!this.lock) return
-        rmSync(path.join(this.lock.stateDir, 'lock.json'), {force: true})
-        const rec = {at: new Date().toISOString(), who: this.lock.info.who, host: this.lock.info.host, command: this.id, argv: this.argv, plan: summary, outcome: 'interrupted', exitCode: 130, durationMs: Math.round(performance.now() - this.started)}
+    const hardExit = () => {
+      const lock = this.lock
+      if (lock) {
+        rmSync(path.join(lock.stateDir, 'lock.json'), {force: true})
+        const rec = {at: new Date().toISOString(), who: lock.info.who, host: lock.info.host, command: this.id, argv: this.argv, plan: summary, outcome: 'interrupted', exitCode: 130, durationMs: Math.round(performance.now() - this.started)}
         appendFileSync(path.join(fleet.stateDir, 'audit.jsonl'), JSON.stringify(rec) + '\n', {mode: 0o600})
-        process.exit(ExitCode.interrupted)
-      }, 5000).unref()
+      }
+      process.exit(ExitCode.interrupted)
+    }
+    this.onSigint = () => {
+      // The first interrupt unwinds: running steps stop, switched targets roll back, the lock is released.
+      // A second one (or a stuck unwind) releases the lock and records the interruption at once.
+      if (this.abort.signal.aborted) return hardExit()
+      process.stderr.write('\ninterrupted: stopping, rolling back what switched, releasing the lock (interrupt again to quit now)\n')
+      this.abort.abort()
+      setTimeout(hardExit, 60_000).unref()
     }
     process.on('SIGINT', this.onSigint)
     process.on('SIGTERM', this.onSigint)
@@ -177,6 +192,7 @@ export abstract class FleetCommand<T> extends Command {
    */
   protected finish(result: T, human: () => string, failure?: string): T {
     if (!this.jsonEnabled()) this.log(human())
+    if (this.abort.signal.aborted) throw new PartialFailure('interrupted', result)
     if (failure) throw new PartialFailure(failure, result, 'run "fleet status" to see every target; fix the failed ones and deploy again')
     return result
   }

@@ -30,10 +30,10 @@ export default class Deploy extends FleetCommand<DeployResult> {
     const versions = Object.fromEntries(Object.entries(sources).map(([k, v]) => [k, v.version]))
     const plan = planDeploy(fleet, await this.observe(fleet, instances), versions, instances, {force: flags.force})
     const deps = {fleet, runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources, signal: this.abort.signal}
-    const targets = await this.mutate(fleet, {summary: `deploy ${instances.join(', ')}`, preview: renderDeployPlan(plan), dryRun: flags['dry-run'], changes: plan.changes > 0},
+    const targets = await this.mutate(fleet, {summary: `deploy ${instances.join(', ')}`, preview: renderDeployPlan(plan), dryRun: Boolean(flags['dry-run']), changes: plan.changes > 0},
       () => executeDeploy(plan, deps, (t, c) => this.runTasks(t, c)), deployAudit)
     const failed = (targets ?? []).filter(o => o.result === 'failed' || o.result === 'rollback-failed')
-    const result = {ok: failed.length === 0, dryRun: flags['dry-run'], plan, targets: targets ?? []}
+    const result = {ok: failed.length === 0, dryRun: Boolean(flags['dry-run']), plan, targets: targets ?? []}
     const human = () => (targets ? renderOutcomes(targets) : plan.changes === 0 ? 'nothing to deploy: every target is up to date' : 'dry run: nothing was changed')
     return this.finish(result, human, failed.length > 0 ? `deploy failed on ${failed.map(o => `${o.instance}@${o.host} (${o.error})`).join('; ')}; every switched target was rolled back` : undefined)
   }

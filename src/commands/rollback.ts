@@ -23,9 +23,9 @@ export default class Rollback extends FleetCommand<RollbackResult> {
     const targets = planRollback((await this.observe(fleet, [instance]))[instance], instance)
     const deps = {fleet, runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources: {}, signal: this.abort.signal}
     const preview = `plan: roll back ${instance}\n${renderChanges(targets)}`
-    await this.mutate(fleet, {summary: `roll back ${instance}`, preview, dryRun: flags['dry-run'], changes: true},
+    await this.mutate(fleet, {summary: `roll back ${instance}`, preview, dryRun: Boolean(flags['dry-run']), changes: true},
       async () => (await this.runTasks(rollbackInstanceTasks(targets, deps), {changes: targets})).ctx.changes, changeAudit)
     const failed = targets.filter(t => t.result === 'failed')
-    return this.finish({ok: failed.length === 0, dryRun: flags['dry-run'], targets}, () => renderChanges(targets), failed.length ? `rollback failed on ${failed.map(t => t.host).join(', ')}` : undefined)
+    return this.finish({ok: failed.length === 0, dryRun: Boolean(flags['dry-run']), targets}, () => renderChanges(targets), failed.length ? `rollback failed on ${failed.map(t => t.host).join(', ')}` : undefined)
   }
 }

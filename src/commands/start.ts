@@ -23,7 +23,7 @@ export default class Start extends FleetCommand<StartResult> {
     const deps = {fleet, runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources: {}, signal: this.abort.signal}
     await this.getRuntimes(fleet)
     const ctx: ChangeCtx = {changes: []}
-    await this.mutate(fleet, {summary: `start ${instances.join(', ')}`, preview: `plan: start the declared replicas of ${instances.join(', ')}`, dryRun: flags['dry-run'], changes: true},
+    await this.mutate(fleet, {summary: `start ${instances.join(', ')}`, preview: `plan: start the declared replicas of ${instances.join(', ')}`, dryRun: Boolean(flags['dry-run']), changes: true},
       async () => (await this.runTasks(startTasks(instances, deps, ctx), ctx)).ctx.changes, changeAudit)
     const failed = ctx.changes.filter(c => c.result === 'failed')
     return this.finish({ok: failed.length === 0, targets: ctx.changes}, () => renderChanges(ctx.changes), failed.length ? `start failed on ${failed.map(c => `${c.instance}@${c.host}`).join(', ')}` : undefined)

@@ -23,7 +23,7 @@ export default class Stop extends FleetCommand<StopResult> {
     const deps = {fleet, runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources: {}, signal: this.abort.signal}
     await this.getRuntimes(fleet)
     const ctx: ChangeCtx = {changes: []}
-    await this.mutate(fleet, {summary: `stop ${instances.join(', ')}`, preview: `plan: stop every replica of ${instances.join(', ')}`, dryRun: flags['dry-run'], changes: true},
+    await this.mutate(fleet, {summary: `stop ${instances.join(', ')}`, preview: `plan: stop every replica of ${instances.join(', ')}`, dryRun: Boolean(flags['dry-run']), changes: true},
       async () => (await this.runTasks(stopTasks(instances, deps, ctx), ctx)).ctx.changes, changeAudit)
     const failed = ctx.changes.filter(c => c.result === 'failed')
     return this.finish({ok: failed.length === 0, targets: ctx.changes}, () => renderChanges(ctx.changes), failed.length ? `stop failed on ${failed.map(c => `${c.instance}@${c.host}`).join(', ')}` : undefined)

@@ -13,7 +13,10 @@ export interface ReplicaRef {
 
 const sh = (script: string, name: string, args: (string | number)[]): string[] => ['sh', '-c', script, name, ...args.map(String)]
 
-const ALIVE = `alive() { kill -0 "$1" 2>/dev/null && ! ps -o stat= -p "$1" 2>/dev/null | grep -q '^Z'; }`
+// A zombie answers kill -0; read its state from /proc without spawning anything, or from ps where /proc is absent (macOS).
+const ALIVE = `alive() { kill -0 "$1" 2>/dev/null || return 1
+if [ -r "/proc/$1/stat" ]; then read -r s <"/proc/$1/stat"; case "$s" in *") Z "*) return 1;; esac; return 0; fi
+! ps -o stat= -p "$1" 2>/dev/null | grep -q '^Z'; }`
 
 /** Unpacks a gzipped tar from stdin into releases/<version> unless it is already there. */
 export function unpackRelease(root: string, version: string): string[] {
@@ -79,13 +82,16 @@ if [ $n -gt "$3" ] && [ "$r" != "$cur" ] && ! tail -n 2 history | grep -qx "$r";
   'fleet-record', [root, version, keep])
 }
 
-/** One round trip that reports a target's release state and every replica's process; parsed by parseObservation. */
+/**
+ * One round trip that reports a target's release state and every replica's process; parsed by parseObservation.
+ * Shell builtins only: status runs this on every target, and each spawned tool costs milliseconds.
+ */
 export function observeTarget(root: string, replicas: Pick<ReplicaRef, 'service' | 'index'>[]): string[] {
   return sh(`${ALIVE}
-root=$1; shift; cur=$(readlink "$root/current" 2>/dev/null || true); echo "current \${cur##*/}"
-echo "releases $(ls -1t "$root/releases" 2>/dev/null | grep -v '\\.tmp$' | tr '\\n' ' ')"
-echo "history $(tail -n 10 "$root/history" 2>/dev/null | tr '\\n' ' ')"
-for pidf in "$root"/run/*.pid; do [ -f "$pidf" ] || continue; n=\${pidf##*/}; pid=$(cat "$pidf")
+root=$1; shift; cur=$(cd -P "$root/current" 2>/dev/null && pwd); echo "current \${cur##*/}"
+printf 'releases'; for d in "$root"/releases/*/; do d=\${d%/}; d=\${d##*/}; case "$d" in '*'|*.tmp) ;; *) printf ' %s' "$d";; esac; done; echo
+printf 'history'; if [ -f "$root/history" ]; then while IFS= read -r l; do printf ' %s' "$l"; done <"$root/history"; fi; echo
+for pidf in "$root"/run/*.pid; do [ -f "$pidf" ] || continue; n=\${pidf##*/}; read -r pid <"$pidf"
 if alive "$pid"; then echo "proc \${n%.pid} up $pid"; else echo "proc \${n%.pid} down $pid"; fi; done
 for r in "$@"; do [ -f "$root/run/$r.pid" ] || echo "proc $r absent"; done`, 'fleet-observe', [root, ...replicas.map(r => `${r.service}-${r.index}`)])
 }

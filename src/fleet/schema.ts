@@ -123,8 +123,4 @@ export function jsonSchema(): unknown {
   return {$id: 'https://fleet.dev/fleet.schema.json', ...z.toJSONSchema(fleetSchema, {io: 'input', unrepresentable: 'any'})}
 }
 
-export function toMs(d: number | string): number {
-  if (typeof d === 'number') return d * 1000
-  const m = /^(\d+)(ms|s|m|h)$/.exec(d)!
-  return Number(m[1]) * {ms: 1, s: 1000, m: 60_000, h: 3_600_000}[m[2] as 'ms']
-}
+export {toMs} from './duration.js'

@@ -40,7 +40,7 @@ export async function createRuntimes(fleet: Fleet, opts: RuntimeOptions = {}): P
 
 async function sshPool(fleet: Fleet, agentSocket?: string): Promise<Pool> {
   const {SshPool} = await import('../transport/ssh.js')
-  const {toMs} = await import('../fleet/schema.js')
+  const {toMs} = await import('../fleet/duration.js')
   const s = fleet.spec.ssh
   const path = await import('node:path')
   return new SshPool({

@@ -1,8 +1,12 @@
-import Table from 'cli-table3'
+import {createRequire} from 'node:module'
+
+// Loaded on first use: --json runs never pay for it.
+const load = () => createRequire(import.meta.url)('cli-table3') as typeof import('cli-table3')
 
 /** Rows to text: no colour unless stdout is a terminal and NO_COLOR is unset. */
 export function renderTable(head: string[], rows: (string | number)[][], opts: {color?: boolean} = {}): string {
   const color = opts.color ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)
+  const Table = load()
   const table = new Table({head, style: {head: color ? ['cyan'] : [], border: color ? ['grey'] : [], compact: true}, chars: color ? {} : {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}})
   for (const r of rows) table.push(r.map(String))
   return table.toString()

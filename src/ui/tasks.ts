@@ -2,11 +2,6 @@ import {Listr, ListrLogger, ProcessOutput, type ListrTask} from 'listr2'
 
 export type OutputMode = 'tty' | 'plain' | 'json'
 
-export function outputMode(json: boolean): OutputMode {
-  if (json) return 'json'
-  return process.stderr.isTTY && !process.env.CI ? 'tty' : 'plain'
-}
-
 /**
  * Every Listr is built here: live in a terminal, plain lines in CI or a pipe, silent with --json.
  * All progress goes to stderr so stdout carries only the result.

@@ -180,7 +180,8 @@ type TaskRunner = <C extends object>(tasks: ListrTask<C>[], ctx: C) => Promise<{
 /** Deploys, and when any target fails, puts every switched target of the whole deploy back. */
 export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, run: TaskRunner): Promise<TargetOutcome[]> {
   const {ctx} = await run(deployTasks(plan, deps), {outcomes: []} as DeployCtx)
-  if (ctx.outcomes.some(o => o.result === 'failed')) await run(rollbackTasks(ctx, deps), ctx)
+  // Rollback runs even after an interrupt (without the aborted signal): a half-switched fleet is worse than a late exit.
+  if (ctx.outcomes.some(o => o.result === 'failed')) await run(rollbackTasks(ctx, {...deps, signal: undefined}), ctx)
   return ctx.outcomes
 }
 

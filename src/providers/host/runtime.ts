@@ -1,6 +1,7 @@
 import {StepError} from '../../errors.js'
 import * as release from '../../fleet/release.js'
-import {type HealthSpec, type InstanceSpec, toMs} from '../../fleet/schema.js'
+import {toMs} from '../../fleet/duration.js'
+import type {HealthSpec, InstanceSpec} from '../../fleet/schema.js'
 import type {Target} from '../../fleet/targets.js'
 import {probeHttp, waitHealthy, type Probe} from '../../transport/health.js'
 import type {Transport} from '../../transport/types.js'
