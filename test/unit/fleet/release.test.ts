@@ -1,0 +1,51 @@
+import {describe, expect, it} from 'vitest'
+import * as release from '../../../src/fleet/release.js'
+
+describe('release steps as argv lists', () => {
+  it('passes every variable as a positional argument, never inside the script', () => {
+    const argv = release.startReplica('/srv/my app', {service: 'web', index: 1, port: 8081}, '10.0.0.5', 'node server.js', {NODE_ENV: 'production'})
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c'])
+    expect(argv.slice(3)).toEqual(['fleet-start', '/srv/my app', 'web', '1', '8081', '10.0.0.5', 'node server.js', 'NODE_ENV=production'])
+    expect(argv[2]).not.toContain('/srv/my app')
+    expect(argv[2]).not.toContain('production')
+  })
+
+  it('switches atomically through a temporary link renamed over current', () => {
+    const [, , script, , root, version] = release.switchRelease('/srv/eu', 'abc123')
+    expect([root, version]).toEqual(['/srv/eu', 'abc123'])
+    expect(script).toMatch(/ln -sfn "releases\/\$2" \.current\.tmp; mv -fT \.current\.tmp current/)
+    expect(script).toContain('.fleet-complete')
+  })
+
+  it('builds install with the declared command as separate arguments', () => {
+    expect(release.installRelease('r', 'v1', ['npm', 'ci']).slice(3)).toEqual(['fleet-install', 'r', 'v1', 'npm', 'ci'])
+    expect(release.installRelease('r', 'v1', undefined).slice(3)).toEqual(['fleet-install', 'r', 'v1'])
+  })
+
+  it('numbers replicas from the service port upwards', () => {
+    expect(release.replicasOf({web: {port: 8080, replicas: 2}, worker: {port: 9000, replicas: 1}})).toEqual([
+      {service: 'web', index: 0, port: 8080}, {service: 'web', index: 1, port: 8081}, {service: 'worker', index: 0, port: 9000},
+    ])
+  })
+})
+
+describe('observations', () => {
+  const out = 'current v3\nreleases v1 v2 v3\nhistory v1 v2 v3\nproc web-0 up 41\nproc web-1 down 42\nproc web-2 absent\n'
+
+  it('parses the observe output', () => {
+    expect(release.parseObservation(out)).toEqual({
+      current: 'v3', releases: ['v1', 'v2', 'v3'], history: ['v1', 'v2', 'v3'],
+      processes: {'web-0': {up: true, pid: 41}, 'web-1': {up: false, pid: 42}, 'web-2': {up: false, pid: undefined}},
+    })
+  })
+
+  it('finds the previous healthy release that is still installed', () => {
+    expect(release.previousRelease(release.parseObservation(out))).toBe('v2')
+    expect(release.previousRelease({current: 'v3', releases: ['v3', 'v1'], history: ['v1', 'v2', 'v3'], processes: {}})).toBe('v1')
+    expect(release.previousRelease({current: 'v1', releases: ['v1'], history: ['v1'], processes: {}})).toBeUndefined()
+  })
+
+  it('treats an empty current as nothing deployed', () => {
+    expect(release.parseObservation('current \nreleases\nhistory\n')).toEqual({current: undefined, releases: [], history: [], processes: {}})
+  })
+})
