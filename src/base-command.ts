@@ -7,6 +7,7 @@ import {ExitCode, PartialFailure, UsageError} from './errors.js'
 import type {Fleet} from './fleet/load.js'
 import type {Runtimes} from './providers/registry.js'
 import type {ReleaseSource, TargetStatus} from './providers/runtime.js'
+import type {Secret} from './secret.js'
 import type {AuditRecord} from './state/audit.js'
 import type {LockInfo} from './state/lock.js'
 
@@ -94,6 +95,30 @@ export abstract class FleetCommand<T> extends Command {
       return [name, {version, install, keep: r.keep, archive: () => (packed ??= packSource(dir))}] as const
     }))
     return Object.fromEntries(entries)
+  }
+
+  /**
+   * Secret values from vault files (mode 0600 or refused) and environment variables, by instance. A value that is not
+   * set is left out: the plan decides whether it was needed. `strict` makes a missing value an error at once.
+   */
+  protected async resolveSecrets(fleet: Fleet, instances: string[], opts: {only?: string[]; strict?: boolean} = {}): Promise<Record<string, Map<string, Secret>>> {
+    const {readVaultSecret, vaultDir} = await import('./state/vault.js')
+    const {Secret} = await import('./secret.js')
+    const dir = vaultDir(fleet.dir, fleet.stateDir, fleet.spec.vault)
+    const out: Record<string, Map<string, Secret>> = {}
+    for (const instance of instances) {
+      out[instance] = new Map()
+      for (const [name, spec] of Object.entries(fleet.spec.instances[instance].secrets ?? {})) {
+        if (spec.source === 'generate' || (opts.only?.length && !opts.only.includes(name))) continue
+        const key = spec.name ?? name
+        if (spec.source === 'vault') {
+          const value = await readVaultSecret(dir, key).catch(error => { if (opts.strict || (error as Error).message.includes('mode')) throw error })
+          if (value) out[instance].set(name, value)
+        } else if (process.env[key] !== undefined) out[instance].set(name, new Secret(process.env[key]!, name))
+        else if (opts.strict) throw new UsageError(`secret ${name} of ${instance} comes from the environment variable ${key}, which is not set`, `export ${key}=... (or change its source)`)
+      }
+    }
+    return out
   }
 
   protected get mode(): 'tty' | 'plain' | 'json' {

@@ -29,7 +29,7 @@ export default class Deploy extends FleetCommand<DeployResult> {
     const sources = await this.releaseSources(fleet, instances)
     const versions = Object.fromEntries(Object.entries(sources).map(([k, v]) => [k, v.version]))
     const plan = planDeploy(fleet, await this.observe(fleet, instances), versions, instances, {force: flags.force})
-    const deps = {fleet, runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources, signal: this.abort.signal}
+    const deps = {fleet, runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources, secrets: await this.resolveSecrets(fleet, instances), signal: this.abort.signal}
     const targets = await this.mutate(fleet, {summary: `deploy ${instances.join(', ')}`, preview: renderDeployPlan(plan), dryRun: Boolean(flags['dry-run']), changes: plan.changes > 0},
       () => executeDeploy(plan, deps, (t, c) => this.runTasks(t, c)), deployAudit)
     const failed = (targets ?? []).filter(o => o.result === 'failed' || o.result === 'rollback-failed')

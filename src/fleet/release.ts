@@ -96,6 +96,37 @@ if alive "$pid"; then echo "proc \${n%.pid} up $pid"; else echo "proc \${n%.pid}
 for r in "$@"; do [ -f "$root/run/$r.pid" ] || echo "proc $r absent"; done`, 'fleet-observe', [root, ...replicas.map(r => `${r.service}-${r.index}`)])
 }
 
+/**
+ * Runs a one-off command (a migration, a status query, a secret's apply step) in the current release or in an
+ * installed one, with the instance environment loaded. Extra environment arrives on stdin as KEY='value' lines
+ * (read with cat: node's stdio is a socket, which /dev/stdin cannot open).
+ */
+export function runInRelease(root: string, where: {release: string} | 'current', argv: string[]): string[] {
+  const dir = where === 'current' ? 'current' : `releases/${where.release}`
+  return sh(`cd "$1/$2" || exit 3; if [ -f "$1/shared/env" ]; then set -a; . "$1/shared/env"; set +a; fi
+if [ ! -t 0 ]; then set -a; eval "$(cat)"; set +a; fi; shift 2; exec "$@"`, 'fleet-run', [root, dir, ...argv])
+}
+
+/** Prints the instance env file (secrets: the caller keeps this output out of logs). */
+export function readEnv(root: string): string[] {
+  return sh(`[ -f "$1/shared/env" ] && cat "$1/shared/env" || true`, 'fleet-env-read', [root])
+}
+
+/** Replaces the env file with stdin (mode 0600), keeping the previous one as env.old until retired or restored. */
+export function writeEnv(root: string): string[] {
+  return sh(`set -e; umask 077; mkdir -p "$1/shared"; cat >"$1/shared/env.tmp"
+if [ -f "$1/shared/env" ] && [ ! -f "$1/shared/env.old" ]; then cp -p "$1/shared/env" "$1/shared/env.old"; fi
+chmod 600 "$1/shared/env.tmp"; mv -f "$1/shared/env.tmp" "$1/shared/env"`, 'fleet-env-write', [root])
+}
+
+export function restoreEnv(root: string): string[] {
+  return sh(`if [ -f "$1/shared/env.old" ]; then mv -f "$1/shared/env.old" "$1/shared/env"; fi`, 'fleet-env-restore', [root])
+}
+
+export function retireEnv(root: string): string[] {
+  return sh(`rm -f "$1/shared/env.old"`, 'fleet-env-retire', [root])
+}
+
 export interface TargetObservation {
   current?: string
   releases: string[]

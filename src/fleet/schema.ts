@@ -1,8 +1,8 @@
 import {z} from 'zod'
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes')
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a name of lowercase letters, digits and dashes')
 /** A duration such as `30s`, `500ms`, `5m` or a number of seconds. */
-const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(ms|s|m|h)$/)], {error: 'expected a duration like 30s or 5m'})
+const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s or 5m')], {error: 'expected a duration like 30s or 5m'})
 /** `${env:NAME}` or `vault:NAME`: a reference resolved late, never a literal token. */
 const secretRef = z.string().regex(/^(\$\{env:[A-Za-z_][A-Za-z0-9_]*\}|vault:[A-Za-z0-9._-]+)$/, 'a reference like ${env:HCLOUD_TOKEN} or vault:do-token')
 const argv = z.union([z.string().min(1), z.array(z.string()).min(1)], {error: 'expected a command string or a list of arguments'})
@@ -64,12 +64,12 @@ export const instanceSchema = z.strictObject({
   root: z.string().optional(),
   release: z.strictObject({
     source: z.string().min(1),
-    version: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+    version: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dots, dashes and underscores, like 1.4.2').optional(),
     install: argv.optional(),
     keep: z.int().min(2).max(50).default(5),
   }),
   services: z.record(name, serviceSchema).refine(s => Object.keys(s).length > 0, 'at least one service'),
-  rollout: z.strictObject({boot: z.union([z.int().min(1), z.string().regex(/^\d{1,3}%$/)], {error: 'expected a number of replicas or a percentage like 50%'}).default(1)}).optional(),
+  rollout: z.strictObject({boot: z.union([z.int().min(1), z.string().regex(/^(100|[1-9]\d?)%$/, 'a percentage from 1% to 100%')], {error: 'expected a number of replicas or a percentage like 50%'}).default(1)}).optional(),
   migrate: z.strictObject({command: argv, status: argv.optional()}).optional(),
   secrets: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name like DB_PASSWORD'), secretSchema).optional(),
   domains: z.array(z.string().min(1)).optional(),
@@ -82,7 +82,7 @@ export const poolSchema = z.strictObject({
   image: z.string().min(1),
   max: z.int().min(1).max(500).default(10),
   idle: duration.default('30m'),
-  tag: z.string().regex(/^[a-z0-9:_-]+$/).optional(),
+  tag: z.string().regex(/^[a-z0-9:_-]+$/, 'lowercase letters, digits, ":", "_" and "-"').optional(),
   user: z.string().optional(),
 })
 

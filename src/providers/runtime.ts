@@ -1,6 +1,8 @@
 import type {Target} from '../fleet/targets.js'
 import type {ReplicaRef} from '../fleet/release.js'
+import type {Secret} from '../secret.js'
 import type {Probe} from '../transport/health.js'
+import type {ExecResult} from '../transport/types.js'
 
 export interface ReplicaStatus extends ReplicaRef {
   process: 'up' | 'down' | 'absent'
@@ -45,6 +47,14 @@ export interface InstanceRuntime {
   start(target: Target, replica: ReplicaRef, signal?: AbortSignal): Promise<Probe>
   stop(target: Target, replica: Pick<ReplicaRef, 'service' | 'index'>, signal?: AbortSignal): Promise<void>
   stopAll(target: Target, signal?: AbortSignal): Promise<string[]>
+  /** Runs a one-off command (migration, status query, secret apply) with the instance environment; `env` travels on stdin. */
+  runTask(target: Target, argv: string[], opts: {in: 'current' | {release: string}; env?: Map<string, Secret>; signal?: AbortSignal}): Promise<ExecResult>
+  /** The instance's secrets as the target holds them. */
+  readSecrets(target: Target, signal?: AbortSignal): Promise<Map<string, Secret>>
+  /** Replaces the secrets, keeping the previous set until `retireSecrets` or `restoreSecrets`. */
+  writeSecrets(target: Target, values: Map<string, Secret>, signal?: AbortSignal): Promise<void>
+  restoreSecrets(target: Target, signal?: AbortSignal): Promise<void>
+  retireSecrets(target: Target, signal?: AbortSignal): Promise<void>
   /** Marks the version healthy on the target and prunes old releases. */
   record(target: Target, version: string, keep: number, signal?: AbortSignal): Promise<void>
   close(): Promise<void>

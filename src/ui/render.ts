@@ -7,7 +7,8 @@ export function renderDeployPlan(plan: DeployPlan): string {
   if (plan.instances.length === 0) return 'no instances selected'
   const rows = plan.instances.flatMap(i => i.targets.map(t => [i.instance, t.host, t.action, t.reason]))
   const head = plan.changes === 0 ? 'plan: nothing to do, every target is up to date' : `plan: ${plan.changes} target(s) to change`
-  return `${head}\n${renderTable(['instance', 'host', 'action', 'why'], rows)}`
+  const notes = plan.instances.filter(i => i.migrateOn).map(i => `  ${i.instance}: migration runs once on ${i.migrateOn} after the release is in place and before traffic moves; the old release keeps serving on the new schema, so migrations must be backward compatible`)
+  return [head, renderTable(['instance', 'host', 'action', 'why'], rows), ...notes].join('\n')
 }
 
 export function renderOutcomes(outcomes: TargetOutcome[]): string {

@@ -3,6 +3,7 @@ import type {InstanceRuntime, ReleaseSource, TargetStatus} from '../../providers
 import type {Fleet} from '../load.js'
 import {replicasOf, type ReplicaRef} from '../release.js'
 import {targetsOf, type Target} from '../targets.js'
+import {ensureSecrets, type ResolvedSecrets} from './secrets.js'
 
 export interface TargetPlan {
   host: string
@@ -18,6 +19,8 @@ export interface InstancePlan {
   runtime: string
   version: string
   boot: number
+  /** Where the migration runs, once, after the release is in place and before traffic moves to it. */
+  migrateOn?: string
   targets: TargetPlan[]
 }
 
@@ -50,7 +53,8 @@ export function planDeploy(fleet: Fleet, observed: Record<string, TargetStatus[]
       if (down.length > 0 || s.strays.length > 0) return {host, from: s.current, action: 'restart', strays: s.strays, reason: [down.length ? `unhealthy: ${down.join(', ')}` : '', s.strays.length ? `extra: ${s.strays.join(', ')}` : ''].filter(Boolean).join('; ')}
       return {host, from: s.current, action: 'noop', reason: `up to date (${version})`}
     })
-    return {instance, runtime: spec.runtime, version, boot: bootLimit(spec.rollout?.boot ?? 1, targets.length), targets}
+    const migrateOn = spec.migrate && targets.some(t => t.action === 'deploy') ? targets[0].host : undefined
+    return {instance, runtime: spec.runtime, version, boot: bootLimit(spec.rollout?.boot ?? 1, targets.length), migrateOn, targets}
   })
   return {instances: plans, changes: plans.flatMap(p => p.targets).filter(t => t.action !== 'noop').length}
 }
@@ -64,6 +68,8 @@ export interface DeployDeps {
   fleet: Fleet
   runtimeFor: (instance: string) => InstanceRuntime
   sources: Record<string, ReleaseSource>
+  /** Secret values the command resolved (vault files, environment variables), by instance. */
+  secrets?: ResolvedSecrets
   signal?: AbortSignal
 }
 
@@ -90,11 +96,18 @@ export function deployTasks(plan: DeployPlan, deps: DeployDeps): ListrTask<Deplo
       }
       const changing = ip.targets.filter(t => t.action === 'deploy')
       for (const tp of ip.targets.filter(t => t.action === 'noop')) outcome(tp, 'unchanged')
+      let phase = 'prepare'
       try {
         task.output = `preparing ${ip.version} on ${changing.map(t => t.host).join(', ') || 'no target'}`
+        await ensureSecrets(deps, ip.instance, deps.secrets?.[ip.instance], [...targets.values()])
         await Promise.all(changing.map(tp => runtime.prepare(targets.get(tp.host)!, deps.sources[ip.instance], deps.signal)))
+        if (ip.migrateOn) {
+          phase = 'migration'
+          task.output = `migrating on ${ip.migrateOn} before traffic moves`
+          await migrate(deps, targets.get(ip.migrateOn)!, {release: ip.version})
+        }
       } catch (error) {
-        for (const tp of ip.targets.filter(t => t.action !== 'noop')) outcome(tp, 'failed', `prepare failed: ${(error as Error).message}`)
+        for (const tp of ip.targets.filter(t => t.action !== 'noop')) outcome(tp, 'failed', `${phase} failed: ${(error as Error).message}`)
         throw error
       }
       const work = ip.targets.filter(t => t.action !== 'noop')
@@ -124,6 +137,15 @@ export function deployTasks(plan: DeployPlan, deps: DeployDeps): ListrTask<Deplo
       }
     },
   }))
+}
+
+/** Runs the instance's migration once on one target; a non-zero exit is a failure with the tool's own words. */
+export async function migrate(deps: Pick<DeployDeps, 'fleet' | 'runtimeFor' | 'signal'>, target: Target, where: 'current' | {release: string}): Promise<string> {
+  const command = deps.fleet.spec.instances[target.instance].migrate!.command
+  const argv = typeof command === 'string' ? ['sh', '-c', command] : command
+  const r = await deps.runtimeFor(target.instance).runTask(target, argv, {in: where, signal: deps.signal})
+  if (r.code !== 0) throw new Error(`migration on ${target.host} exited ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ')}`)
+  return r.stdout.trim()
 }
 
 /**

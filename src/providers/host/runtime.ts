@@ -5,6 +5,8 @@ import type {HealthSpec, InstanceSpec} from '../../fleet/schema.js'
 import type {Target} from '../../fleet/targets.js'
 import {probeHttp, waitHealthy, type Probe} from '../../transport/health.js'
 import type {Transport} from '../../transport/types.js'
+import {formatEnvFile, parseEnvFile} from '../../fleet/secrets.js'
+import type {Secret} from '../../secret.js'
 import type {InstanceRuntime, ReleaseSource, TargetStatus} from '../runtime.js'
 
 /** The release model over any transport: the local runtime and the ssh runtime are this class with another transport. */
@@ -73,6 +75,27 @@ export class HostRuntime implements InstanceRuntime {
     await this.run(target, 'record release', release.recordRelease(target.root, version, keep), signal)
   }
 
+  async runTask(target: Target, argv: string[], opts: {in: 'current' | {release: string}; env?: Map<string, Secret>; signal?: AbortSignal}) {
+    const stdin = opts.env ? formatEnvFile(opts.env) : undefined
+    return this.transportFor(target).exec(release.runInRelease(target.root, opts.in, argv), {signal: opts.signal, stdin})
+  }
+
+  async readSecrets(target: Target, signal?: AbortSignal): Promise<Map<string, Secret>> {
+    return parseEnvFile((await this.run(target, 'read secrets', release.readEnv(target.root), signal)).stdout)
+  }
+
+  async writeSecrets(target: Target, values: Map<string, Secret>, signal?: AbortSignal): Promise<void> {
+    await this.run(target, 'write secrets', release.writeEnv(target.root), signal, formatEnvFile(values))
+  }
+
+  async restoreSecrets(target: Target, signal?: AbortSignal): Promise<void> {
+    await this.run(target, 'restore secrets', release.restoreEnv(target.root), signal)
+  }
+
+  async retireSecrets(target: Target, signal?: AbortSignal): Promise<void> {
+    await this.run(target, 'retire old secrets', release.retireEnv(target.root), signal)
+  }
+
   async close(): Promise<void> {}
 
   private probe(target: Target, r: release.ReplicaRef, signal?: AbortSignal): Promise<Probe> {
@@ -87,7 +110,8 @@ export class HostRuntime implements InstanceRuntime {
 
   private async run(target: Target, step: string, argv: string[], signal?: AbortSignal, stdin?: Buffer) {
     const r = await this.transportFor(target).exec(argv, {signal, stdin})
-    if (r.code !== 0) throw new StepError(target.instance, target.host, step, r.code, r.stderr.trim() || r.stdout.trim())
+    // stdout is never quoted in errors: some steps print secrets (the env file) on it.
+    if (r.code !== 0) throw new StepError(target.instance, target.host, step, r.code, r.stderr.trim())
     return r
   }
 }

@@ -1,0 +1,42 @@
+import {Args, Flags} from '@oclif/core'
+import {FleetCommand} from '../base-command.js'
+import {parseScale, planScale, scaleTasks, type ScalePlan} from '../fleet/plan/scale.js'
+import {selectInstances} from '../fleet/targets.js'
+import {updateFleetFile} from '../state/fleet-file.js'
+import {renderTable} from '../ui/table.js'
+
+export interface ScaleResult {
+  ok: boolean
+  dryRun: boolean
+  plan: ScalePlan
+  fileUpdated: boolean
+}
+
+export default class Scale extends FleetCommand<ScaleResult> {
+  static summary = 'change how many replicas of a service run on every target of an instance'
+  static description = 'New replicas start on the current release and must pass their health check; extra ones stop highest first, draining (TERM, then a grace period). The new count is written back to the fleet file so the next deploy keeps it.'
+  static examples = ['<%= config.bin %> scale eu web=3 --yes', '<%= config.bin %> scale eu web=1 --dry-run --json']
+  static strict = false
+  static args = {instance: Args.string({description: 'the instance', required: true}), counts: Args.string({description: 'SERVICE=COUNT pairs'})}
+  static flags = {'dry-run': Flags.boolean({summary: 'show what would start and stop'})}
+
+  async run(): Promise<ScaleResult> {
+    const {args, argv, flags} = await this.parse(Scale)
+    const fleet = await this.loadFleet()
+    const [instance] = selectInstances(fleet, [args.instance])
+    const plan = planScale(fleet, instance, parseScale(fleet, instance, (argv as string[]).slice(1)), (await this.observe(fleet, [instance]))[instance])
+    const scaled = structuredClone(fleet)
+    for (const c of plan.changes) scaled.spec.instances[instance].services[c.service].replicas = c.to
+    const deps = {fleet: scaled, runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources: {}, signal: this.abort.signal}
+    const rows = () => plan.targets.map(t => [t.host, t.start.map(r => `${r.service}-${r.index}`).join(' ') || '-', t.stop.map(r => `${r.service}-${r.index}`).join(' ') || '-', t.result ?? '', t.error ?? ''])
+    const table = () => renderTable(['host', 'start', 'stop (highest first)', 'result', 'error'], rows())
+    const changes = plan.changes.some(c => c.from !== c.to)
+    await this.mutate(fleet, {summary: `scale ${instance} ${plan.changes.map(c => `${c.service}=${c.to}`).join(' ')}`, preview: `plan:\n${table()}`, dryRun: Boolean(flags['dry-run']), changes},
+      async () => (await this.runTasks(scaleTasks(plan, deps), {plan})).ctx.plan,
+      p => ({outcome: p.targets.some(t => t.result !== 'done') ? 'partial' : 'ok', targets: p.targets.map(t => ({target: `${instance}@${t.host}`, result: t.result ?? 'skipped', error: t.error}))}))
+    const ok = plan.targets.every(t => t.result === 'done')
+    const fileUpdated = changes && ok && !flags['dry-run']
+    if (fileUpdated) await updateFleetFile(fleet.file, plan.changes.map(c => ({path: ['instances', instance, 'services', c.service, 'replicas'], value: c.to})))
+    return this.finish({ok: ok || Boolean(flags['dry-run']) || !changes, dryRun: Boolean(flags['dry-run']), plan, fileUpdated}, () => `${table()}${fileUpdated ? `\n${this.flagsBase.file} updated` : ''}`, !ok && changes && !flags['dry-run'] ? `scale failed on ${plan.targets.filter(t => t.result !== 'done').map(t => t.host).join(', ')}` : undefined)
+  }
+}
