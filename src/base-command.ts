@@ -218,7 +218,7 @@ export abstract class FleetCommand<T> extends Command {
   protected finish(result: T, human: () => string, failure?: string): T {
     if (!this.jsonEnabled()) this.log(human())
     if (this.abort.signal.aborted) throw new PartialFailure('interrupted', result)
-    if (failure) throw new PartialFailure(failure, result, 'run "fleet status" to see every target; fix the failed ones and deploy again')
+    if (failure) throw new PartialFailure(failure, result, 'the result lists every target; fix the failed ones and run the command again (fleet status shows the fleet)')
     return result
   }
 

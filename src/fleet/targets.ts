@@ -37,3 +37,37 @@ export function selectInstances(fleet: Fleet, names: string[]): string[] {
   for (const n of names) if (!all.includes(n)) throw new UsageError(`unknown instance "${n}"`, `instances in ${path.basename(fleet.file)}: ${all.join(', ') || 'none'}`)
   return names.length > 0 ? names : all
 }
+
+export interface ExecSelection {
+  instances?: string[]
+  hosts?: string[]
+  labels?: string[]
+}
+
+/**
+ * Where `fleet exec` runs: the targets of the named instances, the named hosts, the hosts with a label; with no
+ * selection, every declared host (or this machine when the fleet declares no hosts). Each place appears once.
+ */
+export function execTargets(fleet: Fleet, sel: ExecSelection): Target[] {
+  const hostTarget = (host: string): Target => {
+    const h = fleet.spec.hosts[host]
+    if (!h) throw new UsageError(`unknown host "${host}"`, `hosts in ${path.basename(fleet.file)}: ${Object.keys(fleet.spec.hosts).join(', ') || 'none'}`)
+    const address = h.address ?? host
+    return {instance: '', host, runtime: 'ssh', root: '.', bind: h.bind ?? address, ssh: {host: address, port: h.port, user: h.user, identityFile: h.identity ? path.resolve(fleet.dir, h.identity) : undefined, proxyJump: h.proxy}}
+  }
+  const picked: Target[] = []
+  for (const i of sel.instances ?? []) picked.push(...targetsOf(fleet, selectInstances(fleet, [i])[0]))
+  for (const h of sel.hosts ?? []) picked.push(hostTarget(h))
+  for (const l of sel.labels ?? []) {
+    const matching = Object.entries(fleet.spec.hosts).filter(([, h]) => h.labels?.includes(l)).map(([n]) => n)
+    if (matching.length === 0) throw new UsageError(`no host has the label "${l}"`, 'labels are declared per host: labels: [web, db]')
+    picked.push(...matching.map(hostTarget))
+  }
+  const none = !sel.instances?.length && !sel.hosts?.length && !sel.labels?.length
+  if (none) {
+    const hosts = Object.keys(fleet.spec.hosts)
+    picked.push(...(hosts.length ? hosts.map(hostTarget) : [{instance: '', host: 'local', runtime: 'local' as const, root: fleet.dir, bind: '127.0.0.1'}]))
+  }
+  const seen = new Set<string>()
+  return picked.filter(t => !seen.has(t.host) && seen.add(t.host))
+}

@@ -7,6 +7,8 @@ import type {InstanceRuntime} from './runtime.js'
 
 export interface Runtimes {
   runtimeFor(instance: string): InstanceRuntime
+  /** The transport that reaches a target: this machine, or an ssh connection shared for the whole command. */
+  transportFor(target: Target): Transport
   close(): Promise<void>
 }
 
@@ -22,18 +24,23 @@ type Pool = {get(t: NonNullable<Target['ssh']> & {name: string}): Transport; clo
 /** Runtimes by instance; the ssh client (and ssh2) is loaded only when an ssh instance is used. */
 export async function createRuntimes(fleet: Fleet, opts: RuntimeOptions = {}): Promise<Runtimes> {
   const local = new LocalTransport()
-  const needsSsh = Object.values(fleet.spec.instances).some(i => i.runtime === 'ssh')
-  const pool: Pool | undefined = needsSsh ? await sshPool(fleet, opts.sshAgent) : undefined
+  let pool: Promise<Pool> | undefined
   const runtimes = new Map<string, InstanceRuntime>()
-  const transportFor = (t: Target): Transport => (t.ssh ? pool!.get({name: t.host, ...t.ssh}) : local)
+  const transportFor = (t: Target): Transport => {
+    if (!t.ssh) return local
+    const ssh = {name: t.host, ...t.ssh}
+    // ssh2 is loaded on the first command that needs it, not at start-up.
+    return {target: t.host, exec: async (argv, o) => (await (pool ??= sshPool(fleet, opts.sshAgent))).get(ssh).exec(argv, o), close: async () => {}}
+  }
   return {
+    transportFor,
     runtimeFor(instance) {
       let r = runtimes.get(instance)
       if (!r) runtimes.set(instance, (r = new HostRuntime(fleet.spec.instances[instance], transportFor, opts.log)))
       return r
     },
     async close() {
-      await pool?.closeAll()
+      await (await pool)?.closeAll()
     },
   }
 }

@@ -1,0 +1,44 @@
+import {Flags} from '@oclif/core'
+import {FleetCommand} from '../base-command.js'
+import {UsageError} from '../errors.js'
+import {fanOut, summarizeExec, type HostExecResult} from '../fleet/plan/exec.js'
+import {execTargets} from '../fleet/targets.js'
+import {renderTable} from '../ui/table.js'
+
+export interface ExecResult {
+  ok: boolean
+  command: string[]
+  hosts: HostExecResult[]
+  summary: ReturnType<typeof summarizeExec>
+}
+
+export default class Exec extends FleetCommand<ExecResult> {
+  static summary = 'run a command on many hosts at once, output prefixed by host'
+  static description = 'One argument runs through the remote shell (pipes and globs work); several run as an argument list, quoted. Exits 5 when the command failed or could not run on some hosts.'
+  static examples = ['<%= config.bin %> exec -- uptime', '<%= config.bin %> exec --label web -- "df -h / | tail -1"', '<%= config.bin %> exec --instance eu --json -- systemctl is-active caddy']
+  static strict = false
+  static flags = {
+    instance: Flags.string({char: 'i', summary: 'the targets of this instance', multiple: true}),
+    host: Flags.string({char: 'H', summary: 'this host', multiple: true}),
+    label: Flags.string({char: 'l', summary: 'hosts with this label', multiple: true}),
+    timeout: Flags.integer({summary: 'seconds the command may run on each host', default: 600}),
+  }
+
+  async run(): Promise<ExecResult> {
+    const {argv, flags} = await this.parse(Exec)
+    const command = argv as string[]
+    if (command.length === 0) throw new UsageError('no command given', 'put it after --, e.g. fleet exec -- uptime')
+    const fleet = await this.loadFleet()
+    const runtimes = await this.getRuntimes(fleet)
+    const targets = execTargets(fleet, {instances: flags.instance, hosts: flags.host, labels: flags.label})
+    const width = Math.max(...targets.map(t => t.host.length))
+    const print = this.jsonEnabled() ? undefined : (host: string, line: string, stream: string) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${host.padEnd(width)} | ${line}\n`)
+    const argvToRun = command.length === 1 ? ['sh', '-c', command[0]] : command
+    const hosts = await fanOut(targets.map(t => ({host: t.host, transport: () => runtimes.transportFor(t)})), argvToRun, {concurrency: this.flagsBase.concurrency, timeoutMs: flags.timeout * 1000, signal: this.abort.signal, onLine: print})
+    const summary = summarizeExec(hosts)
+    await this.audit(fleet, {plan: `exec on ${targets.length} host(s)`, exitCode: summary.ok === hosts.length ? 0 : 5, outcome: summary.ok === hosts.length ? 'ok' : 'partial', targets: hosts.map(h => ({target: h.host, result: h.exitCode === null ? 'error' : `exit ${h.exitCode}`, error: h.error}))})
+    const human = () => renderTable(['host', 'exit', 'took', 'error'], hosts.map(h => [h.host, h.exitCode ?? '-', `${h.durationMs} ms`, h.error ?? '']))
+    const failed = hosts.filter(h => h.exitCode !== 0)
+    return this.finish({ok: failed.length === 0, command, hosts, summary}, human, failed.length ? `${failed.length} of ${hosts.length} host(s) failed: ${failed.map(h => `${h.host} (${h.error ?? `exit ${h.exitCode}`})`).join(', ')}` : undefined)
+  }
+}
