@@ -73,6 +73,8 @@ export const instanceSchema = z.strictObject({
   migrate: z.strictObject({command: argv, status: argv.optional()}).optional(),
   secrets: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name like DB_PASSWORD'), secretSchema).optional(),
   domains: z.array(z.string().min(1)).optional(),
+  /** Plain (non-secret) environment for every service and one-off task of the instance. */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name like DATABASE_HOST'), z.union([z.string(), z.number()]).transform(String)).optional(),
 })
 
 export const poolSchema = z.strictObject({

@@ -6,7 +6,7 @@ import type {Target} from '../../fleet/targets.js'
 import {probeHttp, waitHealthy, type Probe} from '../../transport/health.js'
 import type {Transport} from '../../transport/types.js'
 import {formatEnvFile, parseEnvFile} from '../../fleet/secrets.js'
-import type {Secret} from '../../secret.js'
+import {Secret} from '../../secret.js'
 import type {InstanceRuntime, ReleaseSource, TargetStatus} from '../runtime.js'
 
 /** The release model over any transport: the local runtime and the ssh runtime are this class with another transport. */
@@ -55,7 +55,7 @@ export class HostRuntime implements InstanceRuntime {
 
   async start(target: Target, replica: release.ReplicaRef, signal?: AbortSignal): Promise<Probe> {
     const svc = this.spec.services[replica.service]
-    await this.run(target, `start ${replica.service}-${replica.index}`, release.startReplica(target.root, replica, target.bind, svc.start, svc.env), signal)
+    await this.run(target, `start ${replica.service}-${replica.index}`, release.startReplica(target.root, replica, target.bind, svc.start, {...this.spec.env, ...svc.env}), signal)
     const h = svc.health
     const probe = await waitHealthy(this.url(target, replica, h), h.expect, toMs(h.timeout), toMs(h.grace), toMs(h.interval), signal)
     this.log(target, `${replica.service}-${replica.index} on :${replica.port} ${probe.ok ? `healthy in ${probe.latencyMs} ms` : `unhealthy: ${probe.error}`}`)
@@ -76,7 +76,8 @@ export class HostRuntime implements InstanceRuntime {
   }
 
   async runTask(target: Target, argv: string[], opts: {in: 'current' | {release: string}; env?: Map<string, Secret>; signal?: AbortSignal}) {
-    const stdin = opts.env ? formatEnvFile(opts.env) : undefined
+    const plain = Object.entries(this.spec.env ?? {}).map(([k, v]) => [k, new Secret(v, k)] as const)
+    const stdin = formatEnvFile(new Map([...plain, ...(opts.env ?? [])]))
     return this.transportFor(target).exec(release.runInRelease(target.root, opts.in, argv), {signal: opts.signal, stdin})
   }
 
