@@ -4,6 +4,7 @@ import path from 'node:path'
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import type {ListrTask} from 'listr2'
 import {ExitCode, PartialFailure, UsageError} from './errors.js'
+import type {CloudDeps} from './fleet/cloud.js'
 import type {Fleet} from './fleet/load.js'
 import type {Runtimes} from './providers/registry.js'
 import type {ReleaseSource, TargetStatus} from './providers/runtime.js'
@@ -119,6 +120,16 @@ export abstract class FleetCommand<T> extends Command {
       }
     }
     return out
+  }
+
+  /**
+   * The cloud providers of the fleet, the inventory and the ssh banner probe. Tokens are resolved here, from the
+   * provider's token reference or its usual environment variables (HCLOUD_TOKEN, DIGITALOCEAN_TOKEN), never in adapters.
+   */
+  protected async cloud(fleet: Fleet): Promise<CloudDeps> {
+    const {openCloud} = await import('./providers/cloud.js')
+    const {resolveProviderToken} = await import('./state/credentials.js')
+    return openCloud(fleet, {token: name => resolveProviderToken(fleet, name, process.env), signal: this.abort.signal, log: line => this.progress(line)})
   }
 
   protected get mode(): 'tty' | 'plain' | 'json' {

@@ -25,7 +25,7 @@ export default class Scale extends FleetCommand<ScaleResult> {
     const fleet = await this.loadFleet()
     const [instance] = selectInstances(fleet, [args.instance])
     const plan = planScale(fleet, instance, parseScale(fleet, instance, (argv as string[]).slice(1)), (await this.observe(fleet, [instance]))[instance])
-    const scaled = structuredClone(fleet)
+    const scaled = {...fleet, spec: structuredClone(fleet.spec)}
     for (const c of plan.changes) scaled.spec.instances[instance].services[c.service].replicas = c.to
     const deps = {fleet: scaled, runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources: {}, signal: this.abort.signal}
     const rows = () => plan.targets.map(t => [t.host, t.start.map(r => `${r.service}-${r.index}`).join(' ') || '-', t.stop.map(r => `${r.service}-${r.index}`).join(' ') || '-', t.result ?? '', t.error ?? ''])

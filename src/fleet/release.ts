@@ -11,7 +11,9 @@ export interface ReplicaRef {
   port: number
 }
 
-const sh = (script: string, name: string, args: (string | number)[]): string[] => ['sh', '-c', script, name, ...args.map(String)]
+// A relative root is made absolute under $HOME, wherever the session starts (sshd starts it in the passwd home).
+const ABSOLUTE_ROOT = 'case "$1" in /*) ;; *) r="$HOME/$1"; shift; set -- "$r" "$@";; esac'
+const sh = (script: string, name: string, args: (string | number)[]): string[] => ['sh', '-c', `${ABSOLUTE_ROOT}\n${script}`, name, ...args.map(String)]
 
 // A zombie answers kill -0; read its state from /proc without spawning anything, or from ps where /proc is absent (macOS).
 const ALIVE = `alive() { kill -0 "$1" 2>/dev/null || return 1
@@ -35,6 +37,11 @@ export function switchRelease(root: string, version: string): string[] {
   return sh(`set -e; cd "$1"; [ -f "releases/$2/.fleet-complete" ] || { echo "release $2 is not installed" >&2; exit 3; }
 old=$(readlink current 2>/dev/null || true); ln -sfn "releases/$2" .current.tmp; mv -fT .current.tmp current 2>/dev/null || mv -f .current.tmp current; echo "\${old##*/}"`,
   'fleet-switch', [root, version])
+}
+
+/** Removes `current`: after a failed first release the target is "not deployed", not "on a broken release". */
+export function clearCurrent(root: string): string[] {
+  return sh(`rm -f "$1/current"`, 'fleet-clear', [root])
 }
 
 /** Starts one replica detached (own session, pid file, log file) unless its pid file names a live process. */

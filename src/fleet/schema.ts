@@ -30,6 +30,8 @@ export const hostSchema = z.strictObject({
   region: z.string().optional(),
   image: z.string().optional(),
   root: z.string().optional(),
+  /** Cloud hosts: a cloud-init template (fleet-relative) instead of templates/cloud-init/host.yaml. */
+  cloud_init: z.string().optional(),
 })
 
 export const healthSchema = z.strictObject({
@@ -85,7 +87,13 @@ export const poolSchema = z.strictObject({
   max: z.int().min(1).max(500).default(10),
   idle: duration.default('30m'),
   tag: z.string().regex(/^[a-z0-9:_-]+$/, 'lowercase letters, digits, ":", "_" and "-"').optional(),
+  /** The login on every runner (default root, where the provider puts the ssh key). */
   user: z.string().optional(),
+  port: z.int().min(1).max(65535).optional(),
+  /** The private key `dist:run` logs in with (default: ssh-agent and ~/.ssh/id_*). */
+  identity: z.string().optional(),
+  /** A cloud-init template (fleet-relative) instead of templates/cloud-init/runner.yaml. */
+  cloud_init: z.string().optional(),
 })
 
 export const forgeSchema = z.strictObject({
@@ -94,12 +102,22 @@ export const forgeSchema = z.strictObject({
   size: z.string().min(1),
   region: z.string().min(1),
   image: z.string().min(1),
+  /** The `Host` name written to .local/fleet/ssh_config (default: the forge's name). */
   alias: z.string().optional(),
+  user: z.string().optional(),
+  port: z.int().min(1).max(65535).optional(),
+  identity: z.string().optional(),
+  /** How many forge snapshots to keep; older ones are deleted after a new one completes. */
+  keep: z.int().min(1).max(20).default(2),
+  /** A cloud-init template (fleet-relative) instead of templates/cloud-init/forgejo.yaml. */
+  cloud_init: z.string().optional(),
 })
 
 /** The whole fleet.yaml. Unknown keys anywhere are errors. */
 export const fleetSchema = z.strictObject({
   version: z.literal(1),
+  /** Marks this fleet's cloud machines (label fleet=NAME); default: an id derived from the fleet directory. */
+  name: name.optional(),
   providers: z.record(name, providerSchema).default({}),
   hosts: z.record(name, hostSchema).default({}),
   instances: z.record(name, instanceSchema).default({}),
@@ -111,6 +129,8 @@ export const fleetSchema = z.strictObject({
     config: z.string().optional(),
     connect_timeout: duration.optional(),
     max_startups: z.int().min(1).max(200).optional(),
+    /** The public key put on machines fleet creates (default ~/.ssh/id_ed25519.pub). */
+    public_key: z.string().optional(),
   }).optional(),
   vault: z.string().optional(),
 })
@@ -120,6 +140,8 @@ export type InstanceSpec = z.infer<typeof instanceSchema>
 export type ServiceSpec = z.infer<typeof serviceSchema>
 export type HostSpec = z.infer<typeof hostSchema>
 export type HealthSpec = z.infer<typeof healthSchema>
+export type PoolSpec = z.infer<typeof poolSchema>
+export type ForgeSpec = z.infer<typeof forgeSchema>
 
 export function jsonSchema(): unknown {
   return {$id: 'https://fleet.dev/fleet.schema.json', ...z.toJSONSchema(fleetSchema, {io: 'input', unrepresentable: 'any'})}

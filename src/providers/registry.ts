@@ -4,6 +4,8 @@ import {LocalTransport} from '../transport/local.js'
 import type {Transport} from '../transport/types.js'
 import {HostRuntime} from './host/runtime.js'
 import type {InstanceRuntime} from './runtime.js'
+import type {Provider, ProviderDeps} from './types.js'
+import type {Secret} from '../secret.js'
 
 export interface Runtimes {
   runtimeFor(instance: string): InstanceRuntime
@@ -58,4 +60,24 @@ async function sshPool(fleet: Fleet, agentSocket?: string): Promise<Pool> {
     maxStartups: s?.max_startups,
     agentSocket,
   } as never) as unknown as Pool
+}
+
+type CloudProviderSpec = {type: string; endpoint?: string}
+
+/** The environment variables a cloud provider type's token is read from, first match wins; undefined: not a cloud type. */
+export function cloudTokenEnv(type: string): string[] | undefined {
+  switch (type) {
+    case 'hetzner': return ['HCLOUD_TOKEN']
+    case 'digitalocean': return ['DIGITALOCEAN_TOKEN', 'DIGITALOCEAN_ACCESS_TOKEN']
+    default: return undefined
+  }
+}
+
+/** A cloud adapter by provider type, loaded on demand; undefined for types that create no machines (local, ssh, ...). */
+export async function createProvider(name: string, spec: CloudProviderSpec, token: Secret, deps: ProviderDeps = {}): Promise<Provider | undefined> {
+  switch (spec.type) {
+    case 'hetzner': return (await import('./hetzner/index.js')).createHetzner({name, token, endpoint: spec.endpoint}, deps)
+    case 'digitalocean': return (await import('./digitalocean/index.js')).createDigitalOcean({name, token, endpoint: spec.endpoint}, deps)
+    default: return undefined
+  }
 }

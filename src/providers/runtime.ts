@@ -47,6 +47,8 @@ export interface InstanceRuntime {
   start(target: Target, replica: ReplicaRef, signal?: AbortSignal): Promise<Probe>
   stop(target: Target, replica: Pick<ReplicaRef, 'service' | 'index'>, signal?: AbortSignal): Promise<void>
   stopAll(target: Target, signal?: AbortSignal): Promise<string[]>
+  /** Stops everything and forgets the active release (a first release that failed). */
+  deactivate(target: Target, signal?: AbortSignal): Promise<void>
   /** Runs a one-off command (migration, status query, secret apply) with the instance environment; `env` travels on stdin. */
   runTask(target: Target, argv: string[], opts: {in: 'current' | {release: string}; env?: Map<string, Secret>; signal?: AbortSignal}): Promise<ExecResult>
   /** The instance's secrets as the target holds them. */

@@ -3,7 +3,11 @@ import {connect as tcpConnect} from 'node:net'
 import {homedir, constants as osConstants, userInfo} from 'node:os'
 import {dirname, join} from 'node:path'
 import type {Duplex} from 'node:stream'
-import {Client, utils, type AuthMethod, type ClientChannel, type ParsedKey, type ServerHostKeyAlgorithm} from 'ssh2'
+import ssh2, {type AuthMethod, type ClientChannel, type ParsedKey, type ServerHostKeyAlgorithm} from 'ssh2'
+
+// ssh2 is CommonJS: Node's ESM loader gives it only a default export.
+const {Client, utils} = ssh2
+type Client = InstanceType<typeof ssh2.Client>
 import {TransportError} from '../errors.js'
 import {checkHostKey, fingerprint, formatKnownHostsLine, keyTypeOf, knownHostName, knownKeyTypes, parseKnownHosts, type KnownHostLine} from './known-hosts.js'
 import {expandPath, parseJumpSpec, parseSshConfig, resolveSshConfig, type SshConfigBlock} from './ssh-config.js'

@@ -1,15 +1,17 @@
 // The demo service of the embedded fleet: a tiny HTTP server whose /health reports the release it runs.
-// A release directory that contains a file named BROKEN answers /health with 500 (used to exercise rollback).
+// A release directory that contains a file named BROKEN answers /health with 500 (used to exercise rollback), and
+// so does a host whose ~/.fleet-demo-broken lists this version (a fault on one host only).
 // REQUIRED_SECRETS (comma-separated names) must be set and free of whitespace for /health to pass; their
 // fingerprints (never their values) are served at /secret-fingerprint/NAME so a rotation can be verified.
 import {createHash} from 'node:crypto'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {createServer} from 'node:http'
 
 const port = Number(process.env.PORT ?? 8080)
 const host = process.env.HOST ?? '127.0.0.1'
 const version = process.env.FLEET_VERSION ?? 'dev'
-const broken = existsSync(new URL('./BROKEN', import.meta.url))
+const brokenHere = () => { try { return readFileSync(`${process.env.HOME}/.fleet-demo-broken`, 'utf8').split(/\s+/).includes(version) } catch { return false } }
+const broken = existsSync(new URL('./BROKEN', import.meta.url)) || brokenHere()
 const started = new Date().toISOString()
 const required = (process.env.REQUIRED_SECRETS ?? '').split(',').filter(Boolean)
 const malformed = required.filter(n => !process.env[n] || /\s/.test(process.env[n]))

@@ -100,14 +100,23 @@ export function deployTasks(plan: DeployPlan, deps: DeployDeps): ListrTask<Deplo
       try {
         task.output = `preparing ${ip.version} on ${changing.map(t => t.host).join(', ') || 'no target'}`
         await ensureSecrets(deps, ip.instance, deps.secrets?.[ip.instance], [...targets.values()])
-        await Promise.all(changing.map(tp => runtime.prepare(targets.get(tp.host)!, deps.sources[ip.instance], deps.signal)))
+        const prepared = await Promise.allSettled(changing.map(tp => runtime.prepare(targets.get(tp.host)!, deps.sources[ip.instance], deps.signal)))
+        const failed = prepared.flatMap((p, i) => (p.status === 'rejected' ? [{tp: changing[i], error: p.reason as Error}] : []))
+        if (failed.length > 0) {
+          for (const tp of ip.targets.filter(t => t.action !== 'noop')) {
+            const mine = failed.find(f => f.tp === tp)
+            outcome(tp, mine ? 'failed' : 'skipped', mine ? `prepare failed: ${mine.error.message}` : undefined)
+          }
+          throw failed[0].error
+        }
         if (ip.migrateOn) {
           phase = 'migration'
           task.output = `migrating on ${ip.migrateOn} before traffic moves`
           await migrate(deps, targets.get(ip.migrateOn)!, {release: ip.version})
         }
       } catch (error) {
-        for (const tp of ip.targets.filter(t => t.action !== 'noop')) outcome(tp, 'failed', `${phase} failed: ${(error as Error).message}`)
+        const recorded = new Set(ctx.outcomes.filter(o => o.instance === ip.instance).map(o => o.host))
+        for (const tp of ip.targets.filter(t => t.action !== 'noop' && !recorded.has(t.host))) outcome(tp, 'failed', `${phase} failed: ${(error as Error).message}`)
         throw error
       }
       const work = ip.targets.filter(t => t.action !== 'noop')
@@ -189,7 +198,7 @@ export async function switchTarget(deps: DeployDeps, instance: string, host: str
   const target = targetsOf(deps.fleet, instance).find(t => t.host === host)!
   const spec = deps.fleet.spec.instances[instance]
   if (!to) {
-    await runtime.stopAll(target, deps.signal)
+    await runtime.deactivate(target, deps.signal)
     return
   }
   await runtime.activate(target, to, deps.signal)

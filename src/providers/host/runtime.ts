@@ -71,6 +71,11 @@ export class HostRuntime implements InstanceRuntime {
     return r.stdout.split('\n').filter(l => l.startsWith('stopped ')).map(l => l.slice(8).replace(/\.pid$/, ''))
   }
 
+  async deactivate(target: Target, signal?: AbortSignal): Promise<void> {
+    await this.stopAll(target, signal)
+    await this.run(target, 'clear current', release.clearCurrent(target.root), signal)
+  }
+
   async record(target: Target, version: string, keep: number, signal?: AbortSignal): Promise<void> {
     await this.run(target, 'record release', release.recordRelease(target.root, version, keep), signal)
   }
