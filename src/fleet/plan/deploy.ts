@@ -48,7 +48,7 @@ export function planDeploy(fleet: Fleet, observed: Record<string, TargetStatus[]
     const targets = observed[instance].map((s): TargetPlan => {
       const host = s.target.host
       if (!s.reachable) return {host, action: 'unreachable', reason: s.error ?? 'unreachable'}
-      if (s.current !== version || opts.force) return {host, from: s.current, action: 'deploy', reason: s.current ? `${s.current} -> ${version}` : `first release ${version}`}
+      if (s.current !== version || opts.force) return {host, from: s.current, action: 'deploy', reason: !s.current ? `first release ${version}` : s.current === version ? `redeploy ${version} (--force)` : `${s.current} -> ${version}`}
       const down = s.replicas.filter(r => !r.health.ok).map(r => `${r.service}-${r.index}`)
       if (down.length > 0 || s.strays.length > 0) return {host, from: s.current, action: 'restart', strays: s.strays, reason: [down.length ? `unhealthy: ${down.join(', ')}` : '', s.strays.length ? `extra: ${s.strays.join(', ')}` : ''].filter(Boolean).join('; ')}
       return {host, from: s.current, action: 'noop', reason: `up to date (${version})`}
@@ -223,7 +223,8 @@ function parseReplica(name: string): {service: string; index: number} {
 
 function summary(ip: InstancePlan): string {
   const n = (a: TargetPlan['action']) => ip.targets.filter(t => t.action === a).length
-  const parts = [n('deploy') && `deploy ${ip.version} to ${n('deploy')}`, n('restart') && `restart ${n('restart')}`, n('unreachable') && `${n('unreachable')} unreachable`, n('noop') && `${n('noop')} up to date`]
+  const targets = (k: number) => `${k} target${k === 1 ? '' : 's'}`
+  const parts = [n('deploy') && `deploy ${ip.version} to ${targets(n('deploy'))}`, n('restart') && `restart ${targets(n('restart'))}`, n('unreachable') && `${n('unreachable')} unreachable`, n('noop') && `${n('noop')} up to date`]
   return parts.filter(Boolean).join(', ')
 }
 
