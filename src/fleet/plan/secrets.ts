@@ -1,6 +1,5 @@
 import type {ListrTask} from 'listr2'
 import type {Secret} from '../../secret.js'
-import {replicasOf} from '../release.js'
 import {applyEnv, generateSecret} from '../secrets.js'
 import {targetsOf, type Target} from '../targets.js'
 import type {DeployDeps} from './deploy.js'
@@ -72,7 +71,9 @@ export function rotateTasks(plans: RotationPlan[], resolved: ResolvedSecrets, de
         }
         for (const t of targets) {
           task.output = `restarting ${t.host} on the new values`
-          for (const r of replicasOf(spec.services)) {
+          // Only what runs restarts: a stopped instance stays stopped and picks the values up when started.
+          const running = (await runtime.observe(t, deps.signal)).replicas.filter(r => r.process === 'up')
+          for (const r of running) {
             const probe = await runtime.restart(t, r, deps.signal)
             if (!probe.ok) throw new Error(`${t.host}: ${r.service}-${r.index} failed its health check on the new values (${probe.error})`)
           }
@@ -106,7 +107,7 @@ async function restore(deps: DeployDeps, instance: string, written: Target[], ap
   }
   for (const t of written) {
     await runtime.restoreSecrets(t)
-    for (const r of replicasOf(deps.fleet.spec.instances[instance].services)) await runtime.restart(t, r)
+    for (const r of (await runtime.observe(t)).replicas.filter(x => x.process !== 'absent')) await runtime.restart(t, r)
   }
 }
 
