@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {FleetCommand} from '../base-command.js'
 import {UsageError} from '../errors.js'
-import {fanOut, summarizeExec, type HostExecResult} from '../fleet/plan/exec.js'
+import {fanOut, summarizeExec, type ExecSummary, type HostExecResult} from '../fleet/plan/exec.js'
 import {execTargets} from '../fleet/targets.js'
 import {renderTable} from '../ui/table.js'
 
@@ -9,7 +9,7 @@ export interface ExecResult {
   ok: boolean
   command: string[]
   hosts: HostExecResult[]
-  summary: ReturnType<typeof summarizeExec>
+  summary: ExecSummary
 }
 
 export default class Exec extends FleetCommand<ExecResult> {

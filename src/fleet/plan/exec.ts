@@ -48,7 +48,15 @@ export async function fanOut(targets: ExecTarget[], argv: string[], opts: {concu
   return results
 }
 
-export function summarizeExec(results: HostExecResult[]): {ok: number; failed: number; unreachable: number; byExit: Record<string, string[]>} {
+export interface ExecSummary {
+  ok: number
+  failed: number
+  unreachable: number
+  /** Hosts by exit code; `error` for hosts where the command could not run. */
+  byExit: Record<string, string[]>
+}
+
+export function summarizeExec(results: HostExecResult[]): ExecSummary {
   const byExit: Record<string, string[]> = {}
   for (const r of results) (byExit[r.exitCode === null ? 'error' : String(r.exitCode)] ??= []).push(r.host)
   return {ok: results.filter(r => r.exitCode === 0).length, failed: results.filter(r => r.exitCode !== null && r.exitCode !== 0).length, unreachable: results.filter(r => r.exitCode === null).length, byExit}
