@@ -75,8 +75,8 @@ export interface CloudDeps {
   /** Re-reads, changes and rewrites the inventory (and the ssh config include); updates are serialized. */
   updateInventory(change: (inv: Inventory) => void): Promise<Inventory>
   now(): number
+  /** Waits, or throws when the command is interrupted. */
   sleep(ms: number): Promise<void>
-  signal?: AbortSignal
 }
 
 /** `~/x` and fleet-relative paths to absolute ones. */
@@ -85,7 +85,11 @@ export function fleetPath(fleet: Fleet, p: string, home = homedir()): string {
   return path.resolve(fleet.dir, p)
 }
 
-export type TaskRunner = <C extends object>(tasks: ListrTask<C>[], ctx: C) => Promise<{ctx: C; errors: Error[]}>
+/** The base command's runTasks: a concurrency of 1 runs the tasks in order. */
+export type TaskRunner = <C extends object>(tasks: ListrTask<C>[], ctx: C, concurrency?: number) => Promise<{ctx: C; errors: Error[]}>
+
+/** A public key's type and data without its comment, which may hold characters that need quoting in YAML. */
+export const keyWithoutComment = (key: string) => key.split(/\s+/).slice(0, 2).join(' ')
 
 /** The public IPv4 address, else IPv6. */
 export const addressOf = (m: Machine): string | undefined => m.ipv4 ?? m.ipv6
@@ -106,4 +110,4 @@ export function formatAge(ms: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`
 }
 
-export const money = (n: number | undefined, currency = 'USD') => (n === undefined ? '-' : `${n.toFixed(2)} ${currency}`)
+export const money = (n: number | undefined, currency?: string) => (n === undefined ? '-' : `${n.toFixed(2)}${currency ? ` ${currency}` : ''}`)

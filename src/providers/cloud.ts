@@ -61,7 +61,6 @@ export async function openCloud(fleet: Fleet, opts: CloudOptions): Promise<Cloud
     },
     now: () => clock.now(),
     sleep: ms => clock.sleep(ms, opts.signal),
-    signal: opts.signal,
   }
 
   async function build(name: string, spec: Fleet['spec']['providers'][string]): Promise<Provider | undefined> {
