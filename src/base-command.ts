@@ -1,5 +1,4 @@
 import {appendFileSync, rmSync} from 'node:fs'
-import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import type {ListrTask} from 'listr2'
@@ -50,18 +49,8 @@ export abstract class FleetCommand<T> extends Command {
   }
 
   protected async loadFleet(): Promise<Fleet> {
-    const file = this.flagsBase.file
-    const abs = path.resolve(file)
-    const dir = path.dirname(abs)
-    const stateDir = path.join(dir, '.local', 'fleet')
-    const text = await readFile(abs, 'utf8').catch(() => undefined)
-    const cache = await import('./state/spec-cache.js')
-    const key = text === undefined ? undefined : cache.specKey(text)
-    const cached = key ? await cache.readCachedSpec(stateDir, key) : undefined
-    if (cached) return (this.fleet = {file: abs, dir, stateDir, spec: cached})
-    const {loadFleet} = await import('./fleet/load.js')
-    this.fleet = await loadFleet(abs, file)
-    if (key) await cache.writeCachedSpec(stateDir, key, this.fleet.spec)
+    const {openFleet} = await import('./state/sources.js')
+    this.fleet = await openFleet(this.flagsBase.file)
     return this.fleet
   }
 
@@ -71,55 +60,23 @@ export abstract class FleetCommand<T> extends Command {
     return this.runtimes
   }
 
-  /** Every target of the given instances, observed read-only and in parallel. */
+  /** Every target of the given instances, observed read-only, `--concurrency` at a time. */
   protected async observe(fleet: Fleet, instances: string[]): Promise<Record<string, TargetStatus[]>> {
     const runtimes = await this.getRuntimes(fleet)
     const {targetsOf} = await import('./fleet/targets.js')
-    const all = await Promise.all(instances.map(async i => [i, await Promise.all(targetsOf(fleet, i).map(t => runtimes.runtimeFor(i).observe(t, this.abort.signal)))] as const))
-    return Object.fromEntries(all)
+    const {mapLimit} = await import('./fleet/limit.js')
+    const targets = instances.flatMap(i => targetsOf(fleet, i))
+    const seen = await mapLimit(targets, this.flagsBase.concurrency, t => runtimes.runtimeFor(t.instance).observe(t, this.abort.signal))
+    return Object.fromEntries(instances.map(i => [i, seen.filter(s => s.target.instance === i)]))
   }
 
-  /** Each instance's release: its version (declared, or a hash of the source) and the archive, packed once on demand. */
   protected async releaseSources(fleet: Fleet, instances: string[]): Promise<Record<string, ReleaseSource>> {
-    const {hashSource, packSource} = await import('./transport/archive.js')
-    const entries = await Promise.all(instances.map(async name => {
-      const r = fleet.spec.instances[name].release
-      const dir = path.resolve(fleet.dir, r.source)
-      let version: string
-      try {
-        version = r.version ?? await hashSource(dir)
-      } catch {
-        throw new UsageError(`instances.${name}.release.source: ${r.source} cannot be read`, `create ${dir}, or point release.source at the directory to deploy`)
-      }
-      let packed: Promise<Buffer> | undefined
-      const install = typeof r.install === 'string' ? ['sh', '-c', r.install] : r.install
-      return [name, {version, install, keep: r.keep, archive: () => (packed ??= packSource(dir))}] as const
-    }))
-    return Object.fromEntries(entries)
+    return (await import('./state/sources.js')).releaseSources(fleet, instances)
   }
 
-  /**
-   * Secret values from vault files (mode 0600 or refused) and environment variables, by instance. A value that is not
-   * set is left out: the plan decides whether it was needed. `strict` makes a missing value an error at once.
-   */
+  /** Secret values from the vault and the environment: the one place (with cloud tokens) that reads them. */
   protected async resolveSecrets(fleet: Fleet, instances: string[], opts: {only?: string[]; strict?: boolean} = {}): Promise<Record<string, Map<string, Secret>>> {
-    const {readVaultSecret, vaultDir} = await import('./state/vault.js')
-    const {Secret} = await import('./secret.js')
-    const dir = vaultDir(fleet.dir, fleet.stateDir, fleet.spec.vault)
-    const out: Record<string, Map<string, Secret>> = {}
-    for (const instance of instances) {
-      out[instance] = new Map()
-      for (const [name, spec] of Object.entries(fleet.spec.instances[instance].secrets ?? {})) {
-        if (spec.source === 'generate' || (opts.only?.length && !opts.only.includes(name))) continue
-        const key = spec.name ?? name
-        if (spec.source === 'vault') {
-          const value = await readVaultSecret(dir, key).catch(error => { if (opts.strict || (error as Error).message.includes('mode')) throw error })
-          if (value) out[instance].set(name, value)
-        } else if (process.env[key] !== undefined) out[instance].set(name, new Secret(process.env[key]!, name))
-        else if (opts.strict) throw new UsageError(`secret ${name} of ${instance} comes from the environment variable ${key}, which is not set`, `export ${key}=... (or change its source)`)
-      }
-    }
-    return out
+    return (await import('./state/sources.js')).resolveSecrets(fleet, instances, process.env, opts)
   }
 
   /**

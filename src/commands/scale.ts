@@ -15,14 +15,20 @@ export interface ScaleResult {
 export default class Scale extends FleetCommand<ScaleResult> {
   static summary = 'change how many replicas of a service run on every target of an instance'
   static description = 'New replicas start on the current release and must pass their health check; extra ones stop highest first, draining (TERM, then a grace period). The new count is written back to the fleet file so the next deploy keeps it.'
-  static examples = ['<%= config.bin %> scale eu web=3 --yes', '<%= config.bin %> scale eu web=1 --dry-run --json']
+  static examples = ['<%= config.bin %> scale eu web=3 --yes', '<%= config.bin %> scale eu web=1 --dry-run --json', '<%= config.bin %> scale ci 4 --yes   # a runner pool: the same as dist:up 4 --pool ci']
   static strict = false
-  static args = {instance: Args.string({description: 'the instance', required: true}), counts: Args.string({description: 'SERVICE=COUNT pairs'})}
+  static args = {instance: Args.string({description: 'the instance (or a runner pool)', required: true}), counts: Args.string({description: 'SERVICE=COUNT pairs (for a pool: the number of runners)'})}
   static flags = {'dry-run': Flags.boolean({summary: 'show what would start and stop'})}
 
   async run(): Promise<ScaleResult> {
     const {args, argv, flags} = await this.parse(Scale)
     const fleet = await this.loadFleet()
+    if (!fleet.spec.instances[args.instance] && fleet.spec.pools?.[args.instance]) {
+      // A pool scales exactly like dist:up, which prints its own result.
+      const pass = [...(flags['dry-run'] ? ['--dry-run'] : []), ...(this.flagsBase.yes ? ['--yes'] : []), ...(this.jsonEnabled() ? ['--json'] : []), '--file', this.flagsBase.file]
+      await this.config.runCommand('dist:up', [String(args.counts ?? ''), '--pool', args.instance, ...pass])
+      return undefined as never
+    }
     const [instance] = selectInstances(fleet, [args.instance])
     const plan = planScale(fleet, instance, parseScale(fleet, instance, (argv as string[]).slice(1)), (await this.observe(fleet, [instance]))[instance])
     const scaled = {...fleet, spec: structuredClone(fleet.spec)}

@@ -3,12 +3,17 @@ import {FleetCommand} from '../base-command.js'
 import {statusRow, type StatusRow} from '../fleet/status.js'
 import {selectInstances} from '../fleet/targets.js'
 import {describeLock, readLock, type LockInfo} from '../state/lock.js'
+import {declaresMachines, observeMachines, type MachineRow} from '../fleet/plan/machines.js'
+import {renderMachines} from '../ui/cloud.js'
 import {renderStatus} from '../ui/render.js'
 
 export interface StatusResult {
   instances: StatusRow[]
+  /** This fleet's cloud machines (provider state, type, location, address); null when the fleet has none. */
+  machines: MachineRow[] | null
   lock: LockInfo | null
   healthy: boolean
+  warnings: string[]
 }
 
 export default class Status extends FleetCommand<StatusResult> {
@@ -21,9 +26,12 @@ export default class Status extends FleetCommand<StatusResult> {
     const {argv} = await this.parse(Status)
     const fleet = await this.loadFleet()
     const instances = selectInstances(fleet, argv as string[])
-    const [observed, lock] = await Promise.all([this.observe(fleet, instances), readLock(fleet.stateDir)])
+    const warnings: string[] = []
+    const machines = declaresMachines(fleet) && argv.length === 0 ? this.cloud(fleet).then(c => observeMachines(fleet, c)).catch(e => { warnings.push(`cloud machines not shown: ${(e as Error).message}`); return null }) : null
+    const [observed, lock, cloud] = await Promise.all([this.observe(fleet, instances), readLock(fleet.stateDir), machines])
     const rows = instances.flatMap(i => observed[i].map(statusRow))
-    const result = {instances: rows, lock: lock ?? null, healthy: rows.every(r => r.health === 'ok')}
-    return this.finish(result, () => renderStatus(rows, lock ? describeLock(lock) : undefined))
+    const result = {instances: rows, machines: cloud, lock: lock ?? null, healthy: rows.every(r => r.health === 'ok'), warnings}
+    const human = () => [renderStatus(rows, lock ? describeLock(lock) : undefined), cloud ? renderMachines(cloud) : '', ...warnings.map(w => `warning: ${w}`)].filter(Boolean).join('\n')
+    return this.finish(result, human)
   }
 }

@@ -14,6 +14,8 @@ export interface Fleet {
   /** Where locks, the audit log, inventories and local releases live: `.local/fleet` beside the file. */
   stateDir: string
   spec: FleetSpec
+  /** Where provisioned hosts without an `address` were created (from the inventory), by host name. */
+  machines?: Record<string, {address: string; port?: number; user?: string; identity?: string}>
 }
 
 type Path = (string | number)[]

@@ -1,5 +1,6 @@
 import path from 'node:path'
 import {UsageError} from '../errors.js'
+import {fleetPath} from './cloud.js'
 import type {Fleet} from './load.js'
 import type {InstanceSpec} from './schema.js'
 
@@ -22,13 +23,17 @@ export function targetsOf(fleet: Fleet, instance: string): Target[] {
     return [{instance, host: 'local', runtime: 'local', root, bind: '127.0.0.1'}]
   }
   return (spec.hosts ?? []).map(host => {
-    const h = fleet.spec.hosts[host]
-    const address = h.address ?? host
-    return {
-      instance, host, runtime: spec.runtime, root: spec.root ?? h.root ?? `fleet/${instance}`, bind: h.bind ?? address,
-      ssh: {host: address, port: h.port, user: h.user, identityFile: h.identity ? path.resolve(fleet.dir, h.identity) : undefined, proxyJump: h.proxy},
-    }
+    const reach = sshOf(fleet, host)
+    return {instance, host, runtime: spec.runtime, root: spec.root ?? fleet.spec.hosts[host].root ?? `fleet/${instance}`, bind: fleet.spec.hosts[host].bind ?? reach.host, ssh: reach}
   })
+}
+
+/** How to reach a host: as declared, or where `provision` created it (the inventory), with `~` expanded. */
+function sshOf(fleet: Fleet, host: string): NonNullable<Target['ssh']> {
+  const h = fleet.spec.hosts[host]
+  const made = h.address ? undefined : fleet.machines?.[host]
+  const identity = h.identity ?? made?.identity
+  return {host: h.address ?? made?.address ?? host, port: h.port ?? made?.port, user: h.user ?? made?.user, identityFile: identity ? fleetPath(fleet, identity) : undefined, proxyJump: h.proxy}
 }
 
 /** The instances a command acts on: the named ones (each must exist), or all of them. */
@@ -50,10 +55,9 @@ export interface ExecSelection {
  */
 export function execTargets(fleet: Fleet, sel: ExecSelection): Target[] {
   const hostTarget = (host: string): Target => {
-    const h = fleet.spec.hosts[host]
-    if (!h) throw new UsageError(`unknown host "${host}"`, `hosts in ${path.basename(fleet.file)}: ${Object.keys(fleet.spec.hosts).join(', ') || 'none'}`)
-    const address = h.address ?? host
-    return {instance: '', host, runtime: 'ssh', root: '.', bind: h.bind ?? address, ssh: {host: address, port: h.port, user: h.user, identityFile: h.identity ? path.resolve(fleet.dir, h.identity) : undefined, proxyJump: h.proxy}}
+    if (!fleet.spec.hosts[host]) throw new UsageError(`unknown host "${host}"`, `hosts in ${path.basename(fleet.file)}: ${Object.keys(fleet.spec.hosts).join(', ') || 'none'}`)
+    const ssh = sshOf(fleet, host)
+    return {instance: '', host, runtime: 'ssh', root: '.', bind: fleet.spec.hosts[host].bind ?? ssh.host, ssh}
   }
   const picked: Target[] = []
   for (const i of sel.instances ?? []) picked.push(...targetsOf(fleet, selectInstances(fleet, [i])[0]))

@@ -7,7 +7,8 @@ import {readPublicKey} from '../state/credentials.js'
 import {loadInventory, readInventory, writeInventory} from '../state/inventory.js'
 import {readTemplate} from '../state/templates.js'
 import {systemClock} from '../transport/http.js'
-import {cloudTokenEnv, createProvider} from './registry.js'
+import {cloudTokenEnv} from './kinds.js'
+import {createProvider} from './registry.js'
 import type {Provider, ProviderDeps} from './types.js'
 
 export interface CloudOptions {

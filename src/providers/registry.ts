@@ -7,6 +7,8 @@ import type {InstanceRuntime} from './runtime.js'
 import type {Provider, ProviderDeps} from './types.js'
 import type {Secret} from '../secret.js'
 
+export {cloudTokenEnv, isCloudType} from './kinds.js'
+
 export interface Runtimes {
   runtimeFor(instance: string): InstanceRuntime
   /** The transport that reaches a target: this machine, or an ssh connection shared for the whole command. */
@@ -51,11 +53,11 @@ async function sshPool(fleet: Fleet, agentSocket?: string): Promise<Pool> {
   const {SshPool} = await import('../transport/ssh.js')
   const {toMs} = await import('../fleet/duration.js')
   const s = fleet.spec.ssh
-  const path = await import('node:path')
+  const {fleetPath} = await import('../fleet/cloud.js')
   return new SshPool({
-    knownHostsFile: s?.known_hosts ? path.resolve(fleet.dir, s.known_hosts) : undefined,
+    knownHostsFile: s?.known_hosts ? fleetPath(fleet, s.known_hosts) : undefined,
     hostKeyPolicy: s?.host_key_policy,
-    configFile: s?.config ? path.resolve(fleet.dir, s.config) : undefined,
+    configFile: s?.config ? fleetPath(fleet, s.config) : undefined,
     connectTimeoutMs: s?.connect_timeout === undefined ? undefined : toMs(s.connect_timeout),
     maxStartups: s?.max_startups,
     agentSocket,
@@ -63,15 +65,6 @@ async function sshPool(fleet: Fleet, agentSocket?: string): Promise<Pool> {
 }
 
 type CloudProviderSpec = {type: string; endpoint?: string}
-
-/** The environment variables a cloud provider type's token is read from, first match wins; undefined: not a cloud type. */
-export function cloudTokenEnv(type: string): string[] | undefined {
-  switch (type) {
-    case 'hetzner': return ['HCLOUD_TOKEN']
-    case 'digitalocean': return ['DIGITALOCEAN_TOKEN', 'DIGITALOCEAN_ACCESS_TOKEN']
-    default: return undefined
-  }
-}
 
 /** A cloud adapter by provider type, loaded on demand; undefined for types that create no machines (local, ssh, ...). */
 export async function createProvider(name: string, spec: CloudProviderSpec, token: Secret, deps: ProviderDeps = {}): Promise<Provider | undefined> {

@@ -4,7 +4,7 @@ import path from 'node:path'
 import {UsageError} from '../errors.js'
 import type {Fleet} from '../fleet/load.js'
 import {fleetPath} from '../fleet/cloud.js'
-import {cloudTokenEnv} from '../providers/registry.js'
+import {cloudTokenEnv} from '../providers/kinds.js'
 import {Secret} from '../secret.js'
 import {readVaultSecret, vaultDir} from './vault.js'
 

@@ -37,10 +37,10 @@ describe('dist: refusals, reaping and offline checks (fake DigitalOcean, real ss
     expect(fake.droplets.size).toBe(0)
   })
 
-  it('scales down highest first, and reaps runners no dist:run reached within the idle timeout', async () => {
+  it('scales down highest first (fleet scale POOL N is dist:up N), and reaps runners no dist:run reached within the idle timeout', async () => {
     const {fake, dir, run, inventory} = await setup({}, {idle: '30m'})
     expect((await run(['dist:up', '3', '--yes'])).code).toBe(0)
-    const down = await run(['dist:up', '1', '--yes', '--json'])
+    const down = await run(['scale', 'ci', '1', '--yes', '--json'])
     expectJson('dist:up', down, 0)
     expect(down.json.runners.map((r: {name: string; result: string}) => `${r.name}:${r.result}`)).toEqual(['ci-3:removed', 'ci-2:removed'])
     expect([...fake.droplets.values()].map(d => d.name)).toEqual(['ci-1'])

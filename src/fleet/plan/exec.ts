@@ -1,4 +1,5 @@
 import type {Transport} from '../../transport/types.js'
+import {mapLimit} from '../limit.js'
 
 export interface ExecTarget {
   host: string
@@ -21,31 +22,23 @@ export interface HostExecResult {
  * A target that cannot be reached is a result, not an exception: the others finish.
  */
 export async function fanOut(targets: ExecTarget[], argv: string[], opts: {concurrency: number; timeoutMs?: number; signal?: AbortSignal; onLine?: (host: string, line: string, stream: 'stdout' | 'stderr') => void}): Promise<HostExecResult[]> {
-  const results: HostExecResult[] = new Array(targets.length)
-  let next = 0
-  const worker = async () => {
-    while (next < targets.length) {
-      const i = next++
-      const t = targets[i]
-      const started = performance.now()
-      const partial: Record<'stdout' | 'stderr', string> = {stdout: '', stderr: ''}
-      const onOutput = opts.onLine && ((chunk: string, stream: 'stdout' | 'stderr') => {
-        const lines = (partial[stream] + chunk).split('\n')
-        partial[stream] = lines.pop()!
-        for (const l of lines) opts.onLine!(t.host, l, stream)
-      })
-      try {
-        const r = await t.transport().exec(argv, {signal: opts.signal, timeoutMs: opts.timeoutMs, onOutput: onOutput || undefined})
-        for (const s of ['stdout', 'stderr'] as const) if (partial[s]) opts.onLine?.(t.host, partial[s], s)
-        results[i] = {host: t.host, exitCode: r.code, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(r.durationMs)}
-      } catch (error) {
-        const e = error as Error & {code?: string}
-        results[i] = {host: t.host, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), error: e.message, code: e.code}
-      }
+  return mapLimit(targets, opts.concurrency, async t => {
+    const started = performance.now()
+    const partial: Record<'stdout' | 'stderr', string> = {stdout: '', stderr: ''}
+    const onOutput = opts.onLine && ((chunk: string, stream: 'stdout' | 'stderr') => {
+      const lines = (partial[stream] + chunk).split('\n')
+      partial[stream] = lines.pop()!
+      for (const l of lines) opts.onLine!(t.host, l, stream)
+    })
+    try {
+      const r = await t.transport().exec(argv, {signal: opts.signal, timeoutMs: opts.timeoutMs, onOutput: onOutput || undefined})
+      for (const s of ['stdout', 'stderr'] as const) if (partial[s]) opts.onLine?.(t.host, partial[s], s)
+      return {host: t.host, exitCode: r.code, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(r.durationMs)}
+    } catch (error) {
+      const e = error as Error & {code?: string}
+      return {host: t.host, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), error: e.message, code: e.code}
     }
-  }
-  await Promise.all(Array.from({length: Math.min(opts.concurrency, targets.length)}, worker))
-  return results
+  })
 }
 
 export interface ExecSummary {

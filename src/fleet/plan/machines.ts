@@ -1,3 +1,4 @@
+import {isCloudType} from '../../providers/kinds.js'
 import type {Machine} from '../../providers/types.js'
 import {addressOf, ageOf, type CloudDeps, LABEL, roleOf} from '../cloud.js'
 import type {Fleet} from '../load.js'
@@ -16,6 +17,13 @@ export interface MachineRow {
   id?: string
   createdAt?: string
   ageMs?: number
+}
+
+/** Whether the fleet has anything in a cloud: pools, a forge, or hosts of a provider whose token is a cloud's. */
+export function declaresMachines(fleet: Fleet): boolean {
+  const s = fleet.spec
+  const cloud = (provider: string) => isCloudType(s.providers[provider]?.type ?? '')
+  return Object.keys(s.pools ?? {}).length > 0 || Boolean(s.forge) || Object.values(s.hosts).some(h => cloud(h.provider))
 }
 
 /** Every machine labeled as this fleet's, on every cloud provider the fleet uses, plus declared cloud hosts that have none. */
