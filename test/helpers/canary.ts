@@ -1,10 +1,16 @@
 import {readdir, readFile} from 'node:fs/promises'
 
 /**
+ * Every secret value the end-to-end tests use starts with this prefix, so one watcher over the whole run
+ * (test/helpers/canary-global.ts) can assert that none of them ever reached a process's argv or an audit log.
+ */
+export const CANARY_PREFIX = 'canary-'
+
+/**
  * Samples every process's argv (/proc/PID/cmdline) while a test runs and records any that contains one of the
  * secret values. stop() returns what leaked, as "pid: argv" lines.
  */
-export function watchForLeaks(secrets: string[]): {stop(): Promise<string[]>; samples(): number} {
+export function watchForLeaks(secrets: string[], intervalMs = 2): {stop(): Promise<string[]>; samples(): number} {
   const leaks = new Set<string>()
   let samples = 0
   let running = true
@@ -16,7 +22,7 @@ export function watchForLeaks(secrets: string[]): {stop(): Promise<string[]>; sa
         if (secrets.some(s => argv.includes(s))) leaks.add(`${entry}: ${argv.replaceAll('\0', ' ')}`)
       }
       samples++
-      await new Promise(r => setTimeout(r, 2))
+      await new Promise(r => setTimeout(r, intervalMs))
     }
   })()
   return {
