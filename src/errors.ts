@@ -1,4 +1,4 @@
-import {Errors} from '@oclif/core'
+import * as Errors from '@oclif/core/errors'
 
 export const ExitCode = {ok: 0, bug: 1, usage: 2, config: 3, provider: 4, partial: 5, interrupted: 130} as const
 

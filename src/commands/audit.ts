@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {readAudit, type AuditRecord} from '../state/audit.js'
 import {renderTable} from '../ui/table.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {UsageError} from '../errors.js'
 import {fanOut, summarizeExec, type ExecSummary, type HostExecResult} from '../fleet/plan/exec.js'

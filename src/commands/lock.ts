@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {UsageError} from '../errors.js'
 import {acquireLock, describeLock, readLock, releaseLock, type LockInfo} from '../state/lock.js'

@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {migrateTasks, planMigrations, readMigrationStatus, type MigrationRow} from '../fleet/plan/migrate.js'
 import {selectInstances} from '../fleet/targets.js'

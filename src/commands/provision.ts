@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {executeProvision, observeHosts, planProvision, syncHosts, type HostOutcome, type ProvisionPlan} from '../fleet/plan/provision.js'
 import {renderHostOutcomes, renderProvisionPlan} from '../ui/cloud.js'

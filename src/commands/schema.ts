@@ -1,4 +1,4 @@
-import {Command} from '@oclif/core'
+import {Command} from '@oclif/core/command'
 import {jsonSchema} from '../fleet/schema.js'
 
 export default class Schema extends Command {

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import {FleetCommand} from '../base-command.js'
 import {statusRow, type StatusRow} from '../fleet/status.js'
 import {selectInstances} from '../fleet/targets.js'

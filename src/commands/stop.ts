@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {changeAudit, stopTasks, type ChangeCtx, type TargetChange} from '../fleet/plan/lifecycle.js'
 import {selectInstances} from '../fleet/targets.js'

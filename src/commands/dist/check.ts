@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../../base-command.js'
 import {selectPool} from '../../fleet/plan/pool.js'
 import {poolChecks, type Check} from '../../state/checks.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../../base-command.js'
 import {executePool, observePool, planReap, poolAudit, poolFailure, selectPool, type PoolPlan, type RunnerOutcome} from '../../fleet/plan/pool.js'
 import {renderPoolOutcome, renderPoolPlan} from '../../ui/cloud.js'

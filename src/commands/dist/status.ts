@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../../base-command.js'
 import {observePool, runnerRows, selectPool, type RunnerRow} from '../../fleet/plan/pool.js'
 import {renderRunners} from '../../ui/cloud.js'

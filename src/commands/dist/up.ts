@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../../base-command.js'
 import {executePool, observePool, planPoolUp, poolAudit, poolFailure, selectPool, syncPool, type PoolPlan, type RunnerOutcome} from '../../fleet/plan/pool.js'
 import {renderPoolOutcome, renderPoolPlan} from '../../ui/cloud.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../../base-command.js'
 import {executeForgeDown, forgeSpec, observeForge, planForgeDown, type ForgeOutcome, type ForgePlan} from '../../fleet/plan/forge.js'
 import {renderForgeOutcome, renderForgePlan} from '../../ui/cloud.js'
