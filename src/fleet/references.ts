@@ -1,3 +1,4 @@
+import {PROVIDERS, RUNTIMES} from '../providers/kinds.js'
 import {closest, suggest} from './hints.js'
 import {providerSchema} from './schema.js'
 
@@ -11,9 +12,9 @@ export interface ReferenceProblem {
 type Obj = Record<string, unknown>
 
 const providerTypes = new Set<string>(providerSchema.shape.type.options)
-const machineProviders = new Set(['ssh', 'hetzner', 'digitalocean'])
+const machineProviders = new Set(Object.keys(PROVIDERS).filter(t => PROVIDERS[t].holdsHosts))
 const cloudProviders = new Set(['hetzner', 'digitalocean'])
-const builtRuntimes = new Set(['local', 'ssh'])
+const builtRuntimes = new Set(Object.keys(RUNTIMES).filter(r => RUNTIMES[r].built))
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 const entries = (v: unknown): [string, Obj][] => (isObj(v) ? Object.entries(v).filter((e): e is [string, Obj] => isObj(e[1])) : [])
@@ -48,7 +49,7 @@ export function checkReferences(spec: unknown): ReferenceProblem[] {
     refProvider(['hosts', name, 'provider'], host.provider, machineProviders, 'hold hosts')
     const provider = text(host.provider)
     const type = provider && isObj(providers[provider]) ? (providers[provider] as Obj).type : undefined
-    if (type === 'ssh' && host.address === undefined) problems.push({path: ['hosts', name], atKey: true, message: 'an ssh host needs an address', hint: 'e.g. address: 192.0.2.10 (or an alias from ~/.ssh/config)'})
+    if (typeof type === 'string' && PROVIDERS[type]?.needsAddress && host.address === undefined) problems.push({path: ['hosts', name], atKey: true, message: 'an ssh host needs an address', hint: 'e.g. address: 192.0.2.10 (or an alias from ~/.ssh/config)'})
   }
 
   const ports = new Map<string, {path: (string | number)[]; from: number; to: number}[]>()
@@ -60,8 +61,9 @@ export function checkReferences(spec: unknown): ReferenceProblem[] {
     if (runtime && !builtRuntimes.has(runtime)) {
       problems.push({path: [...base, 'runtime'], message: `runtime ${runtime} is not available in this version of fleet`, hint: 'use runtime: local or runtime: ssh'})
     }
-    if (runtime === 'ssh' && inst.hosts === undefined) problems.push({path: base, atKey: true, message: 'an ssh instance needs hosts', hint: 'e.g. hosts: [web-1]'})
-    if (runtime === 'local' && inst.hosts !== undefined) problems.push({path: [...base, 'hosts'], atKey: true, message: 'a local instance runs on this machine and takes no hosts', hint: 'remove hosts:, or use runtime: ssh'})
+    const placement = runtime ? RUNTIMES[runtime]?.placement : undefined
+    if (placement === 'hosts' && inst.hosts === undefined) problems.push({path: base, atKey: true, message: 'an ssh instance needs hosts', hint: 'e.g. hosts: [web-1]'})
+    if (placement === 'this-machine' && inst.hosts !== undefined) problems.push({path: [...base, 'hosts'], atKey: true, message: 'a local instance runs on this machine and takes no hosts', hint: 'remove hosts:, or use runtime: ssh'})
     if (runtime) refProvider([...base, 'provider'], inst.provider, new Set([runtime]), `run runtime: ${runtime}`)
 
     const seen = new Set<string>()
@@ -71,7 +73,7 @@ export function checkReferences(spec: unknown): ReferenceProblem[] {
       seen.add(h)
     }
 
-    const places = runtime === 'local' ? ['this machine'] : runtime === 'ssh' ? [...seen] : []
+    const places = placement === 'this-machine' ? ['this machine'] : placement === 'hosts' ? [...seen] : []
     for (const [svc, s] of entries(inst.services)) {
       const port = int(s.port)
       if (port === undefined) continue

@@ -1,5 +1,6 @@
 import path from 'node:path'
 import {UsageError} from '../errors.js'
+import {RUNTIMES} from '../providers/kinds.js'
 import {fleetPath} from './cloud.js'
 import type {Fleet} from './load.js'
 import type {InstanceSpec} from './schema.js'
@@ -18,7 +19,7 @@ export interface Target {
 
 export function targetsOf(fleet: Fleet, instance: string): Target[] {
   const spec = fleet.spec.instances[instance]
-  if (spec.runtime === 'local') {
+  if (RUNTIMES[spec.runtime].placement === 'this-machine') {
     const root = spec.root ? path.resolve(fleet.dir, spec.root) : path.join(fleet.stateDir, 'local', instance)
     return [{instance, host: 'local', runtime: 'local', root, bind: '127.0.0.1'}]
   }
