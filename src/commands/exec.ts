@@ -1,9 +1,9 @@
 import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {UsageError} from '../errors.js'
-import {fanOut, summarizeExec, type ExecSummary, type HostExecResult} from '../fleet/plan/exec.js'
+import {commandArgv, execOutcome, fanOut, prefixedPrinter, summarizeExec, type ExecSummary, type HostExecResult} from '../fleet/plan/exec.js'
 import {execTargets} from '../fleet/targets.js'
-import {renderTable} from '../ui/table.js'
+import {renderExec} from '../ui/render.js'
 
 export interface ExecResult {
   ok: boolean
@@ -31,14 +31,10 @@ export default class Exec extends FleetCommand<ExecResult> {
     const fleet = await this.loadFleet()
     const runtimes = await this.getRuntimes(fleet)
     const targets = execTargets(fleet, {instances: flags.instance, hosts: flags.host, labels: flags.label})
-    const width = Math.max(...targets.map(t => t.host.length))
-    const print = this.jsonEnabled() ? undefined : (host: string, line: string, stream: string) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${host.padEnd(width)} | ${line}\n`)
-    const argvToRun = command.length === 1 ? ['sh', '-c', command[0]] : command
-    const hosts = await fanOut(targets.map(t => ({host: t.host, transport: () => runtimes.transportFor(t)})), argvToRun, {concurrency: this.flagsBase.concurrency, timeoutMs: flags.timeout * 1000, signal: this.abort.signal, onLine: print})
-    const summary = summarizeExec(hosts)
-    await this.audit(fleet, {plan: `exec on ${targets.length} host(s)`, exitCode: summary.ok === hosts.length ? 0 : 5, outcome: summary.ok === hosts.length ? 'ok' : 'partial', targets: hosts.map(h => ({target: h.host, result: h.exitCode === null ? 'error' : `exit ${h.exitCode}`, error: h.error}))})
-    const human = () => renderTable(['host', 'exit', 'took', 'error'], hosts.map(h => [h.host, h.exitCode ?? '-', `${h.durationMs} ms`, h.error ?? '']))
-    const failed = hosts.filter(h => h.exitCode !== 0)
-    return this.finish({ok: failed.length === 0, command, hosts, summary}, human, failed.length ? `${failed.length} of ${hosts.length} host(s) failed: ${failed.map(h => `${h.host} (${h.error ?? `exit ${h.exitCode}`})`).join(', ')}` : undefined)
+    const hosts = await fanOut(targets.map(t => ({host: t.host, transport: () => runtimes.transportFor(t)})), commandArgv(command),
+      {concurrency: this.flagsBase.concurrency, timeoutMs: flags.timeout * 1000, signal: this.abort.signal, onLine: this.jsonEnabled() ? undefined : prefixedPrinter(targets.map(t => t.host))})
+    const {audit, failure} = execOutcome(hosts, 'host')
+    await this.audit(fleet, {plan: `exec on ${targets.length} host(s)`, ...audit})
+    return this.finish({ok: !failure, command, hosts, summary: summarizeExec(hosts)}, () => renderExec(hosts), failure)
   }
 }

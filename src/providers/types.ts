@@ -110,3 +110,9 @@ export function capabilitiesOf(p: Omit<Provider, 'capabilities'>): ReadonlySet<C
   for (const c of ['machines', 'snapshots', 'sshKeys', 'cost'] as const) if (p[c]) caps.add(c)
   return caps
 }
+
+/** A cloud adapter's status: the machine found by id or name, or absent. */
+export function machineStatus(target: TargetRef, m: Machine | undefined): TargetState {
+  if (!m) return {name: target.name, exists: false, state: 'absent'}
+  return {name: target.name, exists: true, state: m.state, detail: {id: m.id, type: m.type, region: m.region, ipv4: m.ipv4, ipv6: m.ipv6}}
+}

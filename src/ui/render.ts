@@ -1,4 +1,5 @@
 import type {DeployPlan, TargetOutcome} from '../fleet/plan/deploy.js'
+import type {HostExecResult} from '../fleet/plan/exec.js'
 import type {TargetChange} from '../fleet/plan/lifecycle.js'
 import type {StatusRow} from '../fleet/status.js'
 import {paint, renderTable} from './table.js'
@@ -29,4 +30,8 @@ export function renderStatus(rows: StatusRow[], lock: string | undefined): strin
 
 export function renderChanges(changes: TargetChange[]): string {
   return renderTable(['instance', 'host', 'result', 'from', 'to', 'detail'], changes.map(c => [c.instance, c.host, paint(c.result, c.result === 'done' ? 'green' : 'red'), c.from ?? '-', c.to ?? '-', c.error ?? c.detail ?? '']))
+}
+
+export function renderExec(results: HostExecResult[], noun = 'host'): string {
+  return renderTable([noun, 'exit', 'took', 'error'], results.map(h => [h.host, h.exitCode ?? '-', `${h.durationMs} ms`, h.error ?? '']))
 }

@@ -54,3 +54,21 @@ export function summarizeExec(results: HostExecResult[]): ExecSummary {
   for (const r of results) (byExit[r.exitCode === null ? 'error' : String(r.exitCode)] ??= []).push(r.host)
   return {ok: results.filter(r => r.exitCode === 0).length, failed: results.filter(r => r.exitCode !== null && r.exitCode !== 0).length, unreachable: results.filter(r => r.exitCode === null).length, byExit}
 }
+
+/** Output lines as `host | line`, hosts padded to one width, stdout and stderr kept apart. */
+export function prefixedPrinter(hosts: string[]): (host: string, line: string, stream: 'stdout' | 'stderr') => void {
+  const width = Math.max(0, ...hosts.map(h => h.length))
+  return (host, line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${host.padEnd(width)} | ${line}\n`)
+}
+
+/** The audit record of a fan-out, and the failure line when some host did not exit 0. */
+export function execOutcome(results: HostExecResult[], noun: string): {audit: {exitCode: number; outcome: 'ok' | 'partial'; targets: {target: string; result: string; error?: string}[]}; failure?: string} {
+  const failed = results.filter(h => h.exitCode !== 0)
+  return {
+    audit: {exitCode: failed.length ? 5 : 0, outcome: failed.length ? 'partial' : 'ok', targets: results.map(h => ({target: h.host, result: h.exitCode === null ? 'error' : `exit ${h.exitCode}`, error: h.error}))},
+    failure: failed.length ? `${failed.length} of ${results.length} ${noun}(s) failed: ${failed.map(h => `${h.host} (${h.error ?? `exit ${h.exitCode}`})`).join(', ')}` : undefined,
+  }
+}
+
+/** One argument runs through the remote shell (pipes, globs); several run as an argument list. */
+export const commandArgv = (command: string[]): string[] => (command.length === 1 ? ['sh', '-c', command[0]] : command)

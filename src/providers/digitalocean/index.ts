@@ -1,7 +1,7 @@
 import {ProviderError} from '../../errors.js'
 import type {Secret} from '../../secret.js'
 import {createOnce, isUncertain, pollUntil} from '../../transport/http.js'
-import {capabilitiesOf} from '../types.js'
+import {capabilitiesOf, machineStatus} from '../types.js'
 import type {CostOps, MachineOps, MachineSpec, Provider, ProviderDeps, SnapshotOps, SshKeyOps, TargetRef, TargetState} from '../types.js'
 import {digitalOceanApi} from './api.js'
 import type {DDroplet, DSize} from './map.js'
@@ -145,9 +145,7 @@ export function createDigitalOcean(opts: DigitalOceanOptions, deps: ProviderDeps
 
   async function status(target: TargetRef): Promise<TargetState> {
     const d = await find(target.id ?? target.name)
-    if (!d) return {name: target.name, exists: false, state: 'absent'}
-    const m = toMachine(d)
-    return {name: target.name, exists: true, state: m.state, detail: {id: m.id, type: m.type, region: m.region, ipv4: m.ipv4, ipv6: m.ipv6}}
+    return machineStatus(target, d && toMachine(d))
   }
 
   const provider = {name: opts.name, type: 'digitalocean' as const, status, machines, snapshots, sshKeys, cost}

@@ -1,7 +1,7 @@
 import {ProviderError} from '../../errors.js'
 import type {Secret} from '../../secret.js'
 import {createOnce, pollUntil} from '../../transport/http.js'
-import {capabilitiesOf} from '../types.js'
+import {capabilitiesOf, machineStatus} from '../types.js'
 import type {CostOps, Machine, MachineOps, MachineSpec, Provider, ProviderDeps, SnapshotOps, SshKeyOps, TargetRef, TargetState} from '../types.js'
 import {hetznerApi} from './api.js'
 import type {HAction, HPricing, HServer} from './map.js'
@@ -118,9 +118,7 @@ export function createHetzner(opts: HetznerOptions, deps: ProviderDeps = {}): Pr
 
   async function status(target: TargetRef): Promise<TargetState> {
     const s = await find(target.id ?? target.name)
-    if (!s) return {name: target.name, exists: false, state: 'absent'}
-    const m = toMachine(s)
-    return {name: target.name, exists: true, state: m.state, detail: {id: m.id, type: m.type, region: m.region, ipv4: m.ipv4, ipv6: m.ipv6}}
+    return machineStatus(target, s && toMachine(s))
   }
 
   const provider = {name: opts.name, type: 'hetzner' as const, status, machines, snapshots, sshKeys, cost}
