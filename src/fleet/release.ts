@@ -20,16 +20,15 @@ const ALIVE = `alive() { kill -0 "$1" 2>/dev/null || return 1
 if [ -r "/proc/$1/stat" ]; then read -r s <"/proc/$1/stat"; case "$s" in *") Z "*) return 1;; esac; return 0; fi
 ! ps -o stat= -p "$1" 2>/dev/null | grep -q '^Z'; }`
 
-/** Unpacks a gzipped tar from stdin into releases/<version> unless it is already there. */
-export function unpackRelease(root: string, version: string): string[] {
-  return sh(`set -e; d="$1/releases/$2"; if [ -f "$d/.fleet-complete" ]; then cat >/dev/null; echo present; exit 0; fi
-rm -rf "$d.tmp"; mkdir -p "$d.tmp" "$1/shared" "$1/run" "$1/logs"; tar -xzf - -C "$d.tmp"; rm -rf "$d"; mv "$d.tmp" "$d"; echo unpacked`, 'fleet-unpack', [root, version])
-}
-
-/** Runs the install/build step inside the release, then marks it complete (an incomplete release is never switched to). */
-export function installRelease(root: string, version: string, install: string[] | undefined): string[] {
-  return sh(`set -e; d="$1/releases/$2"; shift 2; cd "$d"; if [ ! -f .fleet-complete ]; then if [ $# -gt 0 ]; then "$@"; fi; touch .fleet-complete; fi`,
-    'fleet-install', [root, version, ...(install ?? [])])
+/**
+ * Unpacks a gzipped tar from stdin into releases/<version>, runs the install step there, then marks the release
+ * complete (an incomplete release is never switched to). A complete release is left as it is.
+ */
+export function prepareRelease(root: string, version: string, install: string[] | undefined): string[] {
+  return sh(`set -e; root=$1; d="$1/releases/$2"; shift 2
+if [ -f "$d/.fleet-complete" ]; then cat >/dev/null; echo present; exit 0; fi
+rm -rf "$d" "$d.tmp"; mkdir -p "$d.tmp" "$root/shared" "$root/run" "$root/logs"; tar -xzf - -C "$d.tmp"; mv "$d.tmp" "$d"
+cd "$d"; if [ $# -gt 0 ]; then "$@"; fi; touch .fleet-complete; echo installed`, 'fleet-prepare', [root, version, ...(install ?? [])])
 }
 
 /** Atomically points `current` at a release; prints the version it pointed at before (or nothing). */
@@ -44,30 +43,44 @@ export function clearCurrent(root: string): string[] {
   return sh(`rm -f "$1/current"`, 'fleet-clear', [root])
 }
 
-/** Starts one replica detached (own session, pid file, log file) unless its pid file names a live process. */
-export function startReplica(root: string, r: ReplicaRef, bind: string, command: string, env: Record<string, string> = {}): string[] {
-  const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`)
-  return sh(`${ALIVE}
-root=$1 svc=$2 i=$3 port=$4 bind=$5 cmd=$6; shift 6
-pidf="$root/run/$svc-$i.pid"; mkdir -p "$root/run" "$root/logs"
-if [ -f "$pidf" ] && alive "$(cat "$pidf")"; then echo running; exit 0; fi
-cd "$root/current" || exit 3
+// Replica scripts share these bodies; they expect root, svc, i (and port, bind, cmd, inst, grace) set, env pairs in "$@".
+const STOP = `pidf="$root/run/$svc-$i.pid"
+if [ -f "$pidf" ]; then read -r pid <"$pidf"; n=0
+kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+while alive "$pid" && [ $n -lt $((grace * 10)) ]; do sleep 0.1; n=$((n + 1)); done
+alive "$pid" && { kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }
+rm -f "$pidf"; echo stopped; fi`
+const START = `pidf="$root/run/$svc-$i.pid"; mkdir -p "$root/run" "$root/logs"
+if [ -f "$pidf" ] && read -r pid <"$pidf" && alive "$pid"; then echo running; exit 0; fi
+cd "$root/current" || exit 3; ver=$(pwd -P)
 if [ -f "$root/shared/env" ]; then set -a; . "$root/shared/env"; set +a; fi
 for kv in "$@"; do export "$kv"; done
-ver=$(readlink "$root/current"); export PORT="$port" HOST="$bind" FLEET_INSTANCE="$(basename "$root")" FLEET_BIND="$bind" FLEET_VERSION="\${ver##*/}" FLEET_SERVICE="$svc" FLEET_REPLICA="$i"
+export PORT="$port" HOST="$bind" FLEET_BIND="$bind" FLEET_INSTANCE="$inst" FLEET_VERSION="\${ver##*/}" FLEET_SERVICE="$svc" FLEET_REPLICA="$i"
 nohup setsid sh -c "exec $cmd" >>"$root/logs/$svc-$i.log" 2>&1 </dev/null &
-echo $! >"$pidf"; echo started`, 'fleet-start', [root, r.service, r.index, r.port, bind, command, ...pairs])
+echo $! >"$pidf"; echo started`
+
+export interface ReplicaLaunch {
+  instance: string
+  bind: string
+  command: string
+  env?: Record<string, string>
+}
+
+const envPairs = (env: Record<string, string> = {}) => Object.entries(env).map(([k, v]) => `${k}=${v}`)
+
+/** Starts one replica detached (own session, pid file, log file) unless its pid file names a live process. */
+export function startReplica(root: string, r: ReplicaRef, l: ReplicaLaunch): string[] {
+  return sh(`${ALIVE}\nroot=$1 svc=$2 i=$3 port=$4 bind=$5 cmd=$6 inst=$7; shift 7\n${START}`, 'fleet-start', [root, r.service, r.index, r.port, l.bind, l.command, l.instance, ...envPairs(l.env)])
 }
 
 /** Stops one replica's process group: TERM, up to `graceSeconds`, then KILL. A missing replica is a no-op. */
 export function stopReplica(root: string, r: Pick<ReplicaRef, 'service' | 'index'>, graceSeconds = 10): string[] {
-  return sh(`${ALIVE}
-pidf="$1/run/$2-$3.pid"; [ -f "$pidf" ] || { echo absent; exit 0; }
-pid=$(cat "$pidf"); n=0
-kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-while alive "$pid" && [ $n -lt $(($4 * 10)) ]; do sleep 0.1; n=$((n + 1)); done
-alive "$pid" && { kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }
-rm -f "$pidf"; echo stopped`, 'fleet-stop', [root, r.service, r.index, graceSeconds])
+  return sh(`${ALIVE}\nroot=$1 svc=$2 i=$3 grace=$4\n${STOP}`, 'fleet-stop', [root, r.service, r.index, graceSeconds])
+}
+
+/** Stop then start in one round trip: what a rolling restart does to each replica. */
+export function restartReplica(root: string, r: ReplicaRef, l: ReplicaLaunch, graceSeconds = 10): string[] {
+  return sh(`${ALIVE}\nroot=$1 svc=$2 i=$3 port=$4 bind=$5 cmd=$6 inst=$7 grace=$8; shift 8\n${STOP}\n${START}`, 'fleet-restart', [root, r.service, r.index, r.port, l.bind, l.command, l.instance, graceSeconds, ...envPairs(l.env)])
 }
 
 /** Stops every replica of the instance, including ones no longer declared (pid files left by a scale-down). */

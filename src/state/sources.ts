@@ -39,20 +39,28 @@ async function provisionedHosts(stateDir: string): Promise<Fleet['machines']> {
 /** Each instance's release: its version (declared, or a hash of the source) and the archive, packed once on demand. */
 export async function releaseSources(fleet: Fleet, instances: string[]): Promise<Record<string, ReleaseSource>> {
   const {hashSource, packSource} = await import('../transport/archive.js')
+  // Instances that deploy the same directory share one hash and one archive.
+  const hashes = new Map<string, Promise<string>>()
+  const packs = new Map<string, Promise<Buffer>>()
   const entries = await Promise.all(instances.map(async name => {
     const r = fleet.spec.instances[name].release
     const dir = path.resolve(fleet.dir, r.source)
     let version: string
     try {
-      version = r.version ?? await hashSource(dir)
+      version = r.version ?? await getOr(hashes, dir, () => hashSource(dir))
     } catch {
       throw new UsageError(`instances.${name}.release.source: ${r.source} cannot be read`, `create ${dir}, or point release.source at the directory to deploy`)
     }
-    let packed: Promise<Buffer> | undefined
     const install = typeof r.install === 'string' ? ['sh', '-c', r.install] : r.install
-    return [name, {version, install, keep: r.keep, archive: () => (packed ??= packSource(dir))}] as const
+    return [name, {version, install, keep: r.keep, archive: () => getOr(packs, dir, () => packSource(dir))}] as const
   }))
   return Object.fromEntries(entries)
+}
+
+function getOr<T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let value = cache.get(key)
+  if (!value) cache.set(key, (value = make()))
+  return value
 }
 
 /**

@@ -1,17 +1,21 @@
-import {appendFile, mkdir, readFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import {connect as tcpConnect} from 'node:net'
-import {homedir, constants as osConstants, userInfo} from 'node:os'
-import {dirname, join} from 'node:path'
+import {homedir, userInfo} from 'node:os'
+import {join} from 'node:path'
 import type {Duplex} from 'node:stream'
-import ssh2, {type AuthMethod, type ClientChannel, type ParsedKey, type ServerHostKeyAlgorithm} from 'ssh2'
+import ssh2 from 'ssh2'
+import {TransportError} from '../errors.js'
+import {HostKeys, Identities, type Credentials, type HostKeyPolicy} from './ssh-auth.js'
+import {expandPath, parseJumpSpec, parseSshConfig, resolveSshConfig, type SshConfigBlock} from './ssh-config.js'
+import {closedError, connectError, seconds, type LoginStage, type SshError} from './ssh-errors.js'
+import {runCommand} from './ssh-exec.js'
+import type {ExecOptions, ExecResult, Transport} from './types.js'
+
+export {remoteCommand, shellQuote} from './shell-quote.js'
 
 // ssh2 is CommonJS: Node's ESM loader gives it only a default export.
-const {Client, utils} = ssh2
+const {Client} = ssh2
 type Client = InstanceType<typeof ssh2.Client>
-import {TransportError} from '../errors.js'
-import {checkHostKey, fingerprint, formatKnownHostsLine, keyTypeOf, knownHostName, knownKeyTypes, parseKnownHosts, type KnownHostLine} from './known-hosts.js'
-import {expandPath, parseJumpSpec, parseSshConfig, resolveSshConfig, type SshConfigBlock} from './ssh-config.js'
-import type {ExecOptions, ExecResult, Transport} from './types.js'
 
 export interface SshTarget {
   name: string
@@ -25,7 +29,7 @@ export interface SshTarget {
 
 export interface SshOptions {
   knownHostsFile?: string
-  hostKeyPolicy?: 'strict' | 'accept-new'
+  hostKeyPolicy?: HostKeyPolicy
   configFile?: string
   connectTimeoutMs?: number
   commandTimeoutMs?: number
@@ -63,34 +67,10 @@ interface Conn {
 
 interface Files {
   config: SshConfigBlock[]
-  known: KnownHostLine[]
-  knownEndsWithNewline: boolean
-  knownNextLine: number
+  hostKeys: HostKeys
 }
 
-type SshError = Error & {code?: string; level?: string}
-
-const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa']
-const HOST_KEY_ALGOS: ServerHostKeyAlgorithm[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']
 const MAX_JUMPS = 8
-
-export function shellQuote(argv: readonly string[]): string {
-  return argv.map(quoteArg).join(' ')
-}
-
-function quoteArg(arg: string): string {
-  return /^[\w@%+:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`
-}
-
-function quoteDir(dir: string): string {
-  if (dir === '~') return '~'
-  return dir.startsWith('~/') ? `~/${quoteArg(dir.slice(2))}` : quoteArg(dir)
-}
-
-export function remoteCommand(argv: readonly string[], cwd?: string): string {
-  const command = shellQuote(argv)
-  return cwd ? `cd ${quoteDir(cwd)} && ${command}` : command
-}
 
 class Limiter {
   private active = 0
@@ -115,7 +95,7 @@ export class SshPool {
   private readonly localUser: string
   private readonly knownHostsFile: string
   private readonly configFile: string
-  private readonly policy: 'strict' | 'accept-new'
+  private readonly policy: HostKeyPolicy
   private readonly agentSocket?: string
   private readonly connectTimeoutMs: number
   private readonly keepaliveMs: number
@@ -123,9 +103,8 @@ export class SshPool {
   readonly commandTimeoutMs?: number
   private readonly startups: Limiter
   private readonly conns = new Map<string, Conn>()
-  private readonly keys = new Map<string, Promise<ParsedKey | string>>()
+  private readonly identities: Identities
   private files?: Promise<Files>
-  private appending: Promise<unknown> = Promise.resolve()
 
   constructor(opts: SshOptions = {}) {
     this.home = opts.home ?? homedir()
@@ -139,6 +118,7 @@ export class SshPool {
     this.maxSessions = opts.maxSessions ?? 10
     this.commandTimeoutMs = opts.commandTimeoutMs
     this.startups = new Limiter(opts.maxStartups ?? 10)
+    this.identities = new Identities(this.home)
   }
 
   get(target: SshTarget): Transport {
@@ -222,8 +202,7 @@ export class SshPool {
   private loadFiles(target: string): Promise<Files> {
     this.files ??= (async () => {
       const [config, known] = await Promise.all([readOptional(this.configFile), readOptional(this.knownHostsFile)])
-      const lines = known ? known.split('\n').length - (known.endsWith('\n') ? 1 : 0) : 0
-      return {config: parseSshConfig(config ?? ''), known: parseKnownHosts(known ?? ''), knownEndsWithNewline: !known || known.endsWith('\n'), knownNextLine: lines + 1}
+      return {config: parseSshConfig(config ?? ''), hostKeys: new HostKeys(this.knownHostsFile, this.policy, known)}
     })()
     return this.files.catch((error: NodeJS.ErrnoException) => {
       throw new TransportError(target, `cannot read ssh settings (${error.code ?? error.message})`, 'SSH_CONFIG', `check the permissions of ${this.configFile} and ${this.knownHostsFile}`, error)
@@ -232,12 +211,12 @@ export class SshPool {
 
   private async open(ep: Endpoint, conn: Conn): Promise<Client> {
     const files = await this.loadFiles(ep.name)
-    const methods = await this.credentials(ep)
+    const methods = await this.identities.credentials(ep)
     const sock = ep.via ? await this.forward(ep) : undefined
     return this.startups.run(() => {
       if (conn.abandoned) {
         sock?.destroy()
-        throw closedError(ep)
+        throw closedError(ep.name)
       }
       return this.handshake(ep, conn, files, methods, sock)
     })
@@ -272,58 +251,19 @@ export class SshPool {
     })
   }
 
-  private async credentials(ep: Endpoint): Promise<{methods: AuthMethod[]; tried: string[]}> {
-    const explicit = ep.identityFiles.length > 0
-    const files = explicit ? ep.identityFiles : DEFAULT_IDENTITIES.map((f) => join(this.home, '.ssh', f))
-    const loaded = await Promise.all(files.map((f) => this.loadKey(f)))
-    const methods: AuthMethod[] = []
-    const tried: string[] = []
-    const addKeys = () => loaded.forEach((key, i) => {
-      if (typeof key === 'string') {
-        if (explicit || key !== 'missing') tried.push(`${files[i]} (${key})`)
-        return
-      }
-      methods.push({type: 'publickey', username: ep.user, key} as AuthMethod)
-      tried.push(files[i])
-    })
-    if (explicit) addKeys()
-    if (ep.agent) {
-      methods.push({type: 'agent', username: ep.user, agent: ep.agent} as AuthMethod)
-      tried.push('ssh-agent')
-    }
-    if (!explicit) addKeys()
-    return {methods, tried}
-  }
-
-  private loadKey(file: string): Promise<ParsedKey | string> {
-    let key = this.keys.get(file)
-    if (!key) {
-      key = readFile(file).then(
-        (buf) => {
-          const parsed = utils.parseKey(buf)
-          if (parsed instanceof Error) return /encrypted|passphrase/i.test(parsed.message) ? 'encrypted; load it into ssh-agent' : 'unreadable key'
-          return Array.isArray(parsed) ? parsed[0] : parsed
-        },
-        (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? 'missing' : (error.code ?? 'unreadable')),
-      )
-      this.keys.set(file, key)
-    }
-    return key
-  }
-
-  private handshake(ep: Endpoint, conn: Conn, files: Files, auth: {methods: AuthMethod[]; tried: string[]}, tunnel?: Duplex): Promise<Client> {
+  private handshake(ep: Endpoint, conn: Conn, files: Files, auth: Credentials, tunnel?: Duplex): Promise<Client> {
     return new Promise((resolve, reject) => {
       const client = new Client()
       const sock: Duplex = tunnel ?? tcpConnect({host: ep.host, port: ep.port, noDelay: true})
       conn.sock = sock
-      let stage: 'tcp' | 'banner' | 'auth' = tunnel ? 'banner' : 'tcp'
+      let stage: LoginStage = tunnel ? 'banner' : 'tcp'
       let hostKeyError: TransportError | undefined
       let settled = false
       const fail = (err: SshError) => {
         if (settled) return
         settled = true
         sock.destroy()
-        reject(hostKeyError ?? (conn.abandoned ? closedError(ep, err) : this.connectError(ep, err, stage, auth.tried)))
+        reject(hostKeyError ?? (conn.abandoned ? closedError(ep.name, err) : connectError(ep, err, stage, auth.tried, this.connectTimeoutMs)))
       }
       client.on('connect', () => { stage = 'banner' })
       client.on('handshake', () => { stage = 'auth' })
@@ -341,7 +281,7 @@ export class SshPool {
         conn.client = client
         resolve(client)
       })
-      const hostKeyAlgos = preferKnownTypes(knownKeyTypes(files.known, ep.host, ep.port))
+      const hostKeyAlgos = files.hostKeys.algorithms(ep.host, ep.port)
       client.connect({
         sock,
         host: ep.host,
@@ -352,95 +292,11 @@ export class SshPool {
         keepaliveCountMax: 3,
         authHandler: auth.methods,
         algorithms: hostKeyAlgos ? {serverHostKey: hostKeyAlgos} : undefined,
-        hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-          const verdict = this.verifyHostKey(ep, key, files)
-          if (verdict instanceof TransportError) {
-            hostKeyError = verdict
-            return false
-          }
-          if (verdict === true) return true
-          verdict.then(() => verify(true), (error: unknown) => {
-            hostKeyError = new TransportError(ep.name, `cannot record the host key in ${this.knownHostsFile}`, 'SSH_HOSTKEY', 'check that the file is writable', error)
-            verify(false)
-          })
-          return undefined
-        },
+        hostVerifier: files.hostKeys.verifier(ep, (error) => {
+          hostKeyError = error
+        }),
       })
     })
-  }
-
-  private verifyHostKey(ep: Endpoint, key: Buffer, files: Files): true | TransportError | Promise<void> {
-    const verdict = checkHostKey(files.known, ep.host, ep.port, key)
-    const name = knownHostName(ep.host, ep.port)
-    const fp = `${keyTypeOf(key)} ${fingerprint(key)}`
-    if (verdict.status === 'known') return true
-    if (verdict.status === 'revoked') {
-      return new TransportError(ep.name, `host key for ${name} (${fp}) is revoked in ${this.knownHostsFile}:${verdict.entry.line}`, 'SSH_HOSTKEY', 'do not connect; find out why the key was revoked')
-    }
-    if (verdict.status === 'changed') {
-      const old = fingerprint(verdict.entry.key)
-      return new TransportError(
-        ep.name,
-        `host key for ${name} has changed: the host offers ${fp}, but ${this.knownHostsFile}:${verdict.entry.line} has ${old}`,
-        'SSH_HOSTKEY',
-        `if the host was reinstalled, remove the old key with \`ssh-keygen -R '${name}' -f ${this.knownHostsFile}\`; otherwise someone may be intercepting the connection`,
-      )
-    }
-    if (this.policy === 'strict') {
-      return new TransportError(
-        ep.name,
-        `host key for ${name} is not known (${fp})`,
-        'SSH_HOSTKEY',
-        `check the fingerprint, then run \`ssh-keyscan -p ${ep.port} ${ep.host} >> ${this.knownHostsFile}\`, or pass accept-new`,
-      )
-    }
-    return this.remember(ep, key, files)
-  }
-
-  private remember(ep: Endpoint, key: Buffer, files: Files): Promise<void> {
-    const line = formatKnownHostsLine(ep.host, ep.port, key)
-    files.known.push(...parseKnownHosts(line).map((e) => ({...e, line: files.knownNextLine})))
-    files.knownNextLine++
-    const prefix = files.knownEndsWithNewline ? '' : '\n'
-    files.knownEndsWithNewline = true
-    const write = this.appending.then(async () => {
-      await mkdir(dirname(this.knownHostsFile), {recursive: true, mode: 0o700})
-      await appendFile(this.knownHostsFile, `${prefix}${line}\n`, {mode: 0o600})
-    })
-    this.appending = write.catch(() => undefined)
-    return write
-  }
-
-  private connectError(ep: Endpoint, err: SshError, stage: 'tcp' | 'banner' | 'auth', tried: string[]): TransportError {
-    const at = `${ep.host}:${ep.port}`
-    const t = seconds(this.connectTimeoutMs)
-    const e = (detail: string, code: string, hint: string) => new TransportError(ep.name, detail, code, hint, err)
-    if (err.level === 'client-timeout') {
-      if (stage === 'tcp') return e(`host unreachable (no TCP connection to ${at} within ${t})`, 'SSH_TIMEOUT', 'check the address, the port and any firewall in between')
-      if (stage === 'banner') return e(`sshd not answering (no SSH banner within ${t})`, 'SSH_TIMEOUT', `${at} accepts connections but sshd does not respond: check that it is running and not overloaded`)
-      return e(`ssh login did not finish within ${t}`, 'SSH_TIMEOUT', 'check the load on the host, or raise the connect timeout')
-    }
-    if (err.level === 'client-authentication') {
-      const what = tried.length > 0 ? `tried ${tried.join(', ')}` : 'no ssh-agent and no identity file found'
-      return e(`authentication as ${ep.user} failed (${what})`, 'SSH_AUTH', `add your public key to ~${ep.user}/.ssh/authorized_keys on the host, or set an identity file, or load the key into ssh-agent`)
-    }
-    switch (err.code) {
-      case 'ECONNREFUSED':
-        return e(`host unreachable (connection refused at ${at})`, 'SSH_CONNECT', `check that the host is up and sshd listens on port ${ep.port}`)
-      case 'ENOTFOUND':
-      case 'EAI_AGAIN':
-      case 'EAI_FAIL':
-      case 'EAI_NONAME':
-        return e(`host unreachable (DNS cannot resolve "${ep.host}")`, 'SSH_CONNECT', 'check the host name in fleet.yaml or ~/.ssh/config')
-      case 'EHOSTUNREACH':
-      case 'ENETUNREACH':
-      case 'ETIMEDOUT':
-      case 'ECONNRESET':
-      case 'EPIPE':
-        return e(`host unreachable (${err.code} at ${at})`, 'SSH_CONNECT', 'check that the host is up and the network path to it')
-    }
-    if (stage !== 'auth') return e(`connection to ${at} closed before the SSH handshake finished (${err.message})`, 'SSH_CONNECT', 'check that an SSH server listens there and accepts more connections (MaxStartups)')
-    return e(`ssh login to ${at} failed (${err.message})`, 'SSH_CONNECT', 'retry; if it persists, check the sshd log on the host')
   }
 }
 
@@ -463,69 +319,11 @@ class SshTransport implements Transport {
       conn = this.pool.connection(this.ep)
       client = await conn.ready
     }
-    return conn.sessions.run(() => this.run(client, argv, opts, started))
+    return conn.sessions.run(() => runCommand(client, this.target, argv, opts, started, this.pool.commandTimeoutMs))
   }
 
   async close(): Promise<void> {
     if (this.ep) await this.pool.endTarget(this.ep)
-  }
-
-  private run(client: Client, argv: readonly string[], opts: ExecOptions, started: number): Promise<ExecResult> {
-    return new Promise((resolve, reject) => {
-      let stdout = ''
-      let stderr = ''
-      let code: number | undefined
-      let channel: ClientChannel | undefined
-      let done = false
-      let open = 2
-      const finish = (error?: unknown) => {
-        if (done) return
-        done = true
-        clearTimeout(timer)
-        opts.signal?.removeEventListener('abort', onAbort)
-        if (error === undefined) return resolve({stdout, stderr, code: code!, durationMs: Math.round(performance.now() - started)})
-        channel?.close()
-        reject(error)
-      }
-      const timeoutMs = opts.timeoutMs ?? this.pool.commandTimeoutMs
-      const timer = timeoutMs
-        ? setTimeout(() => finish(new TransportError(this.target, `command timed out after ${seconds(timeoutMs)}: ${argv[0] ?? ''}`, 'SSH_TIMEOUT', 'raise the timeout, or check what the command waits for')), timeoutMs)
-        : undefined
-      const onAbort = () => finish(opts.signal!.reason)
-      opts.signal?.addEventListener('abort', onAbort, {once: true})
-      if (opts.signal?.aborted) return onAbort()
-      const closed = () => {
-        if (--open > 0) return
-        if (code !== undefined) return finish()
-        finish(new TransportError(this.target, 'connection lost while the command ran', 'SSH_DISCONNECT', 'check the host; the command may or may not have finished'))
-      }
-      const onChannel = (err: Error | undefined, ch: ClientChannel) => {
-        if (err) return finish(new TransportError(this.target, `could not start a command (${err.message})`, 'SSH_SESSION', "check MaxSessions in the host's sshd_config, or retry", err))
-        if (done) return ch.close()
-        channel = ch
-        ch.setEncoding('utf8')
-        ch.stderr.setEncoding('utf8')
-        ch.on('data', (s: string) => {
-          stdout += s
-          opts.onOutput?.(s, 'stdout')
-        })
-        ch.stderr.on('data', (s: string) => {
-          stderr += s
-          opts.onOutput?.(s, 'stderr')
-        })
-        ch.on('exit', (c: number | null, signal?: string) => {
-          code = c ?? 128 + (osConstants.signals[signal as keyof typeof osConstants.signals] ?? 127)
-        })
-        ch.on('close', closed)
-        ch.stderr.on('end', closed)
-        ch.end(opts.stdin)
-      }
-      try {
-        client.exec(remoteCommand(argv, opts.cwd), onChannel)
-      } catch (error) {
-        finish(new TransportError(this.target, 'connection lost before the command started', 'SSH_DISCONNECT', 'retry; the command did not run', error))
-      }
-    })
   }
 }
 
@@ -545,16 +343,6 @@ async function endConn(conn: Conn): Promise<void> {
   })
 }
 
-/** Ask for a key type already in known_hosts first, so a host with several keys is checked against the one on record. */
-function preferKnownTypes(types: string[]): ServerHostKeyAlgorithm[] | undefined {
-  const first = HOST_KEY_ALGOS.filter((a) => types.includes(a.startsWith('rsa-sha2-') ? 'ssh-rsa' : a))
-  return first.length > 0 ? [...first, ...HOST_KEY_ALGOS.filter((a) => !first.includes(a))] : undefined
-}
-
-function closedError(ep: Endpoint, cause?: unknown): TransportError {
-  return new TransportError(ep.name, 'connection closed before login', 'SSH_CLOSED', 'the command was shutting down; run it again', cause)
-}
-
 async function readOptional(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8')
@@ -562,8 +350,4 @@ async function readOptional(file: string): Promise<string | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
-}
-
-function seconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(1))}s`
 }

@@ -40,7 +40,7 @@ instances:
 }
 
 beforeAll(async () => {
-  port = ports(1) + 1000
+  port = ports(30)
   dir = await scratchFleet(fleetYaml(testbed(), port), {app: {}})
   f = ['-f', path.join(dir, 'fleet.yaml')]
 })

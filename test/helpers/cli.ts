@@ -61,7 +61,9 @@ export async function processesWith(needle: string): Promise<number[]> {
   return pids
 }
 
-let nextPort = 20_000 + (process.pid % 200) * 50
+// Each test process takes blocks from a random start in 41000-59999: above the sshd harness's 20000-40000, and
+// unlikely to meet another worker's blocks.
+let nextPort = 41_000 + Math.floor(Math.random() * 380) * 50
 /** A block of free-ish ports per test, distinct across parallel workers. */
 export function ports(n: number): number {
   const p = nextPort

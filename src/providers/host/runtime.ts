@@ -37,9 +37,8 @@ export class HostRuntime implements InstanceRuntime {
   }
 
   async prepare(target: Target, source: ReleaseSource, signal?: AbortSignal): Promise<void> {
-    const unpacked = await this.run(target, 'unpack release', release.unpackRelease(target.root, source.version), signal, await source.archive())
-    this.log(target, `release ${source.version} ${unpacked.stdout.trim()}`)
-    await this.run(target, 'install release', release.installRelease(target.root, source.version, source.install), signal)
+    const r = await this.run(target, 'prepare release', release.prepareRelease(target.root, source.version, source.install), signal, await source.archive())
+    this.log(target, `release ${source.version} ${r.stdout.trim().split('\n').at(-1)}`)
   }
 
   async activate(target: Target, version: string, signal?: AbortSignal): Promise<string | undefined> {
@@ -49,14 +48,22 @@ export class HostRuntime implements InstanceRuntime {
   }
 
   async restart(target: Target, replica: release.ReplicaRef, signal?: AbortSignal): Promise<Probe> {
-    await this.stop(target, replica, signal)
-    return this.start(target, replica, signal)
+    await this.run(target, `restart ${replica.service}-${replica.index}`, release.restartReplica(target.root, replica, this.launch(target, replica)), signal)
+    return this.healthGate(target, replica, signal)
   }
 
   async start(target: Target, replica: release.ReplicaRef, signal?: AbortSignal): Promise<Probe> {
-    const svc = this.spec.services[replica.service]
-    await this.run(target, `start ${replica.service}-${replica.index}`, release.startReplica(target.root, replica, target.bind, svc.start, {...this.spec.env, ...svc.env}), signal)
-    const h = svc.health
+    await this.run(target, `start ${replica.service}-${replica.index}`, release.startReplica(target.root, replica, this.launch(target, replica)), signal)
+    return this.healthGate(target, replica, signal)
+  }
+
+  private launch(target: Target, r: release.ReplicaRef): release.ReplicaLaunch {
+    const svc = this.spec.services[r.service]
+    return {instance: target.instance, bind: target.bind, command: svc.start, env: {...this.spec.env, ...svc.env}}
+  }
+
+  private async healthGate(target: Target, replica: release.ReplicaRef, signal?: AbortSignal): Promise<Probe> {
+    const h = this.spec.services[replica.service].health
     const probe = await waitHealthy(this.url(target, replica, h), h.expect, toMs(h.timeout), toMs(h.grace), toMs(h.interval), signal)
     this.log(target, `${replica.service}-${replica.index} on :${replica.port} ${probe.ok ? `healthy in ${probe.latencyMs} ms` : `unhealthy: ${probe.error}`}`)
     return probe

@@ -3,9 +3,9 @@ import * as release from '../../../src/fleet/release.js'
 
 describe('release steps as argv lists', () => {
   it('passes every variable as a positional argument, never inside the script', () => {
-    const argv = release.startReplica('/srv/my app', {service: 'web', index: 1, port: 8081}, '10.0.0.5', 'node server.js', {NODE_ENV: 'production'})
+    const argv = release.startReplica('/srv/my app', {service: 'web', index: 1, port: 8081}, {instance: 'eu', bind: '10.0.0.5', command: 'node server.js', env: {NODE_ENV: 'production'}})
     expect(argv.slice(0, 2)).toEqual(['sh', '-c'])
-    expect(argv.slice(3)).toEqual(['fleet-start', '/srv/my app', 'web', '1', '8081', '10.0.0.5', 'node server.js', 'NODE_ENV=production'])
+    expect(argv.slice(3)).toEqual(['fleet-start', '/srv/my app', 'web', '1', '8081', '10.0.0.5', 'node server.js', 'eu', 'NODE_ENV=production'])
     expect(argv[2]).not.toContain('/srv/my app')
     expect(argv[2]).not.toContain('production')
   })
@@ -17,9 +17,15 @@ describe('release steps as argv lists', () => {
     expect(script).toContain('.fleet-complete')
   })
 
-  it('builds install with the declared command as separate arguments', () => {
-    expect(release.installRelease('r', 'v1', ['npm', 'ci']).slice(3)).toEqual(['fleet-install', 'r', 'v1', 'npm', 'ci'])
-    expect(release.installRelease('r', 'v1', undefined).slice(3)).toEqual(['fleet-install', 'r', 'v1'])
+  it('builds prepare with the declared install command as separate arguments', () => {
+    expect(release.prepareRelease('r', 'v1', ['npm', 'ci']).slice(3)).toEqual(['fleet-prepare', 'r', 'v1', 'npm', 'ci'])
+    expect(release.prepareRelease('r', 'v1', undefined).slice(3)).toEqual(['fleet-prepare', 'r', 'v1'])
+  })
+
+  it('restarts a replica in one round trip: stop, then start', () => {
+    const [, , script, ...args] = release.restartReplica('r', {service: 'web', index: 0, port: 80}, {instance: 'eu', bind: '0.0.0.0', command: 'run'}, 7)
+    expect(args).toEqual(['fleet-restart', 'r', 'web', '0', '80', '0.0.0.0', 'run', 'eu', '7'])
+    expect(script.indexOf('kill -TERM')).toBeLessThan(script.indexOf('nohup setsid'))
   })
 
   it('numbers replicas from the service port upwards', () => {
