@@ -6,7 +6,7 @@ export default defineConfig({
     disableConsoleIntercept: true,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     globalSetup: ['./test/helpers/canary-global.ts'],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
     fileParallelism: true,
