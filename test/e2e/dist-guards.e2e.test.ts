@@ -1,22 +1,16 @@
 import {chmod, mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {checkedFakes, expectJson, poolScratch} from '../helpers/cloud-fleet.js'
-import {startFakeDigitalOcean, type FakeDigitalOcean, type FakeDigitalOceanOptions} from '../helpers/fake-digitalocean.js'
+import {checkedFakes, expectJson, dropletPosts, poolOnFakeDigitalOcean} from '../helpers/cloud-fleet.js'
+import type {FakeDigitalOcean, FakeDigitalOceanOptions} from '../helpers/fake-digitalocean.js'
 import {useSshHosts} from '../helpers/sshd.js'
 
 // The fake DigitalOcean hands out the testbed's addresses, so every droplet it "creates" is a real sshd on 127.0.0.x.
 const testbed = useSshHosts({count: 3})
 const track = checkedFakes<FakeDigitalOcean>()
 
-async function setup(opts: FakeDigitalOceanOptions = {}, pool: Record<string, string | number> = {}) {
-  const tb = testbed()
-  const fake = track(await startFakeDigitalOcean({addressPool: tb.hosts.map(h => h.address), actionPolls: 0, ...opts}))
-  const scratch = await poolScratch(tb, fake, pool)
-  return {...scratch, fake, tb}
-}
-
-const posts = (fake: FakeDigitalOcean) => fake.requests.filter(r => r.method === 'POST' && r.path === '/v2/droplets')
+const setup = (opts: FakeDigitalOceanOptions = {}, pool: Record<string, string | number> = {}) => poolOnFakeDigitalOcean(testbed(), track, opts, pool)
+const posts = dropletPosts
 
 describe('dist: refusals, reaping and offline checks (fake DigitalOcean, real sshd)', () => {
   it('refuses more runners than the pool max or the droplet limit allows, and changes without --yes', async () => {

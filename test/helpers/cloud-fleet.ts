@@ -6,6 +6,7 @@ import addFormats from 'ajv-formats'
 import {afterEach, expect} from 'vitest'
 import {type CliRun, fleet, projectRoot, scratchFleet} from './cli.js'
 import type {SshTestbed} from './sshd.js'
+import {startFakeDigitalOcean, type FakeDigitalOcean, type FakeDigitalOceanOptions} from './fake-digitalocean.js'
 
 export interface CloudScratch {
   dir: string
@@ -80,3 +81,14 @@ pools:
 ${poolYaml}
 `, {DIGITALOCEAN_TOKEN: fake.token})
 }
+
+/**
+ * A pool fleet on a fresh fake DigitalOcean whose droplets get the testbed's addresses, so every runner it "creates" is
+ * a real sshd on 127.0.0.x. The fake is closed (and its spec violations checked) after the test by `track`.
+ */
+export async function poolOnFakeDigitalOcean(tb: SshTestbed, track: (f: FakeDigitalOcean) => FakeDigitalOcean, opts: FakeDigitalOceanOptions = {}, pool: Record<string, string | number> = {}) {
+  const fake = track(await startFakeDigitalOcean({addressPool: tb.hosts.map(h => h.address), actionPolls: 0, ...opts}))
+  return {...(await poolScratch(tb, fake, pool)), fake, tb}
+}
+
+export const dropletPosts = (fake: FakeDigitalOcean) => fake.requests.filter(r => r.method === 'POST' && r.path === '/v2/droplets')
