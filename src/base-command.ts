@@ -29,10 +29,12 @@ export interface MutationOptions {
 /** Owns what every command shares: flags, the fleet file, JSON vs human output, approval, lock, audit, SIGINT, errors. */
 export abstract class FleetCommand<T> extends Command {
   static enableJsonFlag = true
+  /** Targets worked on at once when --concurrency is not given; fan-out commands that only run one command raise it. */
+  static defaultConcurrency = 16
   static baseFlags = {
     file: Flags.string({char: 'f', summary: 'fleet file', default: 'fleet.yaml', env: 'FLEET_FILE', helpGroup: 'GLOBAL'}),
     yes: Flags.boolean({char: 'y', summary: 'approve changes without asking (for scripts and CI)', helpGroup: 'GLOBAL'}),
-    concurrency: Flags.integer({summary: 'how many targets to work on at once', default: 16, min: 1, helpGroup: 'GLOBAL'}),
+    concurrency: Flags.integer({summary: 'how many targets to work on at once (default 16; 64 for exec and dist:run)', min: 1, helpGroup: 'GLOBAL'}),
   }
 
   protected flagsBase!: BaseFlags<typeof FleetCommand>
@@ -63,13 +65,12 @@ export abstract class FleetCommand<T> extends Command {
     return this.runtimes
   }
 
-  /** Every target of the given instances, observed read-only, `--concurrency` at a time. */
+  /** Every target of the given instances, observed read-only: one round trip per machine, `--concurrency` machines at a time. */
   protected async observe(fleet: Fleet, instances: string[]): Promise<Record<string, TargetStatus[]>> {
     const runtimes = await this.getRuntimes(fleet)
     const {targetsOf} = await import('./fleet/targets.js')
-    const {mapLimit} = await import('./fleet/limit.js')
     const targets = instances.flatMap(i => targetsOf(fleet, i))
-    const seen = await mapLimit(targets, this.flagsBase.concurrency, t => runtimes.runtimeFor(t.instance).observe(t, this.abort.signal))
+    const seen = await runtimes.observeAll(targets, this.concurrency, this.abort.signal)
     return Object.fromEntries(instances.map(i => [i, seen.filter(s => s.target.instance === i)]))
   }
 
@@ -92,6 +93,10 @@ export abstract class FleetCommand<T> extends Command {
     return openCloud(fleet, {token: name => resolveProviderToken(fleet, name, process.env), signal: this.abort.signal, log: line => this.progress(line)})
   }
 
+  protected get concurrency(): number {
+    return this.flagsBase.concurrency ?? (this.constructor as typeof FleetCommand).defaultConcurrency
+  }
+
   protected get mode(): 'tty' | 'plain' | 'json' {
     if (this.jsonEnabled()) return 'json'
     return process.stderr.isTTY && !process.env.CI ? 'tty' : 'plain'
@@ -102,7 +107,7 @@ export abstract class FleetCommand<T> extends Command {
     if (this.mode === 'plain') process.stderr.write(`${line}\n`)
   }
 
-  protected async runTasks<C extends object>(tasks: ListrTask<C>[], ctx: C, concurrency = this.flagsBase.concurrency) {
+  protected async runTasks<C extends object>(tasks: ListrTask<C>[], ctx: C, concurrency = this.concurrency) {
     const {runTasks} = await import('./ui/tasks.js')
     return runTasks(tasks, ctx, {mode: this.mode, concurrency})
   }

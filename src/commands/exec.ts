@@ -17,6 +17,8 @@ export default class Exec extends FleetCommand<ExecResult> {
   static description = 'One argument runs through the remote shell (pipes and globs work); several run as an argument list, quoted. Exits 5 when the command failed or could not run on some hosts.'
   static examples = ['<%= config.bin %> exec -- uptime', '<%= config.bin %> exec --label web -- "df -h / | tail -1"', '<%= config.bin %> exec --instance eu --json -- systemctl is-active caddy']
   static strict = false
+  // Handshakes are capped separately (ssh.max_startups); above that, more hosts in flight only overlap waiting.
+  static defaultConcurrency = 64
   static flags = {
     instance: Flags.string({char: 'i', summary: 'the targets of this instance', multiple: true}),
     host: Flags.string({char: 'H', summary: 'this host', multiple: true}),
@@ -32,7 +34,7 @@ export default class Exec extends FleetCommand<ExecResult> {
     const runtimes = await this.getRuntimes(fleet)
     const targets = execTargets(fleet, {instances: flags.instance, hosts: flags.host, labels: flags.label})
     const hosts = await fanOut(targets.map(t => ({host: t.host, transport: () => runtimes.transportFor(t)})), commandArgv(command),
-      {concurrency: this.flagsBase.concurrency, timeoutMs: flags.timeout * 1000, signal: this.abort.signal, onLine: this.jsonEnabled() ? undefined : prefixedPrinter(targets.map(t => t.host))})
+      {concurrency: this.concurrency, timeoutMs: flags.timeout * 1000, signal: this.abort.signal, onLine: this.jsonEnabled() ? undefined : prefixedPrinter(targets.map(t => t.host))})
     const {audit, failure} = execOutcome(hosts, 'host')
     await this.audit(fleet, {plan: `exec on ${targets.length} host(s)`, ...audit})
     return this.finish({ok: !failure, command, hosts, summary: summarizeExec(hosts)}, () => renderExec(hosts), failure)

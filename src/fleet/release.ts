@@ -103,17 +103,20 @@ if [ $n -gt "$3" ] && [ "$r" != "$cur" ] && ! tail -n 2 history | grep -qx "$r";
 }
 
 /**
- * One round trip that reports a target's release state and every replica's process; parsed by parseObservation.
- * Shell builtins only: status runs this on every target, and each spawned tool costs milliseconds.
+ * One round trip that reports the release state and every replica's process of several instance roots on one
+ * machine (status batches every target a transport reaches); parsed by parseObservations. Shell builtins only:
+ * each spawned tool would cost milliseconds per target.
  */
-export function observeTarget(root: string, replicas: Pick<ReplicaRef, 'service' | 'index'>[]): string[] {
+export function observeTargets(entries: {root: string; replicas: Pick<ReplicaRef, 'service' | 'index'>[]}[]): string[] {
   return sh(`${ALIVE}
-root=$1; shift; cur=$(cd -P "$root/current" 2>/dev/null && pwd); echo "current \${cur##*/}"
+while [ $# -gt 0 ]; do root=$1; n=$2; shift 2; case "$root" in /*) ;; *) root="$HOME/$root";; esac
+echo "target"; cur=$(cd -P "$root/current" 2>/dev/null && pwd); echo "current \${cur##*/}"
 printf 'releases'; for d in "$root"/releases/*/; do d=\${d%/}; d=\${d##*/}; case "$d" in '*'|*.tmp) ;; *) printf ' %s' "$d";; esac; done; echo
 printf 'history'; if [ -f "$root/history" ]; then while IFS= read -r l; do printf ' %s' "$l"; done <"$root/history"; fi; echo
-for pidf in "$root"/run/*.pid; do [ -f "$pidf" ] || continue; n=\${pidf##*/}; read -r pid <"$pidf"
-if alive "$pid"; then echo "proc \${n%.pid} up $pid"; else echo "proc \${n%.pid} down $pid"; fi; done
-for r in "$@"; do [ -f "$root/run/$r.pid" ] || echo "proc $r absent"; done`, 'fleet-observe', [root, ...replicas.map(r => `${r.service}-${r.index}`)])
+for pidf in "$root"/run/*.pid; do [ -f "$pidf" ] || continue; p=\${pidf##*/}; read -r pid <"$pidf"
+if alive "$pid"; then echo "proc \${p%.pid} up $pid"; else echo "proc \${p%.pid} down $pid"; fi; done
+while [ "$n" -gt 0 ]; do [ -f "$root/run/$1.pid" ] || echo "proc $1 absent"; shift; n=$((n - 1)); done; done`,
+  'fleet-observe', entries.flatMap(e => [e.root, e.replicas.length, ...e.replicas.map(r => `${r.service}-${r.index}`)]))
 }
 
 /**
@@ -154,16 +157,19 @@ export interface TargetObservation {
   processes: Record<string, {up: boolean; pid?: number}>
 }
 
-export function parseObservation(stdout: string): TargetObservation {
-  const obs: TargetObservation = {releases: [], history: [], processes: {}}
+export function parseObservations(stdout: string): TargetObservation[] {
+  const all: TargetObservation[] = []
   for (const line of stdout.split('\n')) {
     const [kind, ...rest] = line.trim().split(/\s+/)
-    if (kind === 'current') obs.current = rest[0] || undefined
+    const obs = all.at(-1)
+    if (kind === 'target') all.push({releases: [], history: [], processes: {}})
+    else if (!obs) continue
+    else if (kind === 'current') obs.current = rest[0] || undefined
     else if (kind === 'releases') obs.releases = rest.filter(Boolean)
     else if (kind === 'history') obs.history = rest.filter(Boolean)
     else if (kind === 'proc' && rest[0]) obs.processes[rest[0]] = {up: rest[1] === 'up', pid: rest[2] ? Number(rest[2]) : undefined}
   }
-  return obs
+  return all
 }
 
 /** The release to go back to: the newest healthy one in history that is not current and still installed. */

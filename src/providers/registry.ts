@@ -2,8 +2,9 @@ import type {Fleet} from '../fleet/load.js'
 import type {Target} from '../fleet/targets.js'
 import {LocalTransport} from '../transport/local.js'
 import type {Transport} from '../transport/types.js'
-import {HostRuntime} from './host/runtime.js'
-import type {InstanceRuntime} from './runtime.js'
+import {mapLimit} from '../fleet/limit.js'
+import {HostRuntime, observeHosts} from './host/runtime.js'
+import type {InstanceRuntime, TargetStatus} from './runtime.js'
 import type {Provider, ProviderDeps} from './types.js'
 import type {Secret} from '../secret.js'
 
@@ -11,6 +12,8 @@ export {cloudTokenEnv, isCloudType} from './kinds.js'
 
 export interface Runtimes {
   runtimeFor(instance: string): InstanceRuntime
+  /** Every target observed, one round trip per machine, `concurrency` machines at a time. */
+  observeAll(targets: Target[], concurrency: number, signal?: AbortSignal): Promise<TargetStatus[]>
   /** The transport that reaches a target: this machine, or an ssh connection shared for the whole command. */
   transportFor(target: Target): Transport
   close(): Promise<void>
@@ -29,19 +32,30 @@ type Pool = {get(t: NonNullable<Target['ssh']> & {name: string}): Transport; clo
 export async function createRuntimes(fleet: Fleet, opts: RuntimeOptions = {}): Promise<Runtimes> {
   const local = new LocalTransport()
   let pool: Promise<Pool> | undefined
-  const runtimes = new Map<string, InstanceRuntime>()
+  const runtimes = new Map<string, HostRuntime>()
   const transportFor = (t: Target): Transport => {
     if (!t.ssh) return local
     const ssh = {name: t.host, ...t.ssh}
     // ssh2 is loaded on the first command that needs it, not at start-up.
     return {target: t.host, exec: async (argv, o) => (await (pool ??= sshPool(fleet, opts.sshAgent))).get(ssh).exec(argv, o), close: async () => {}}
   }
+  const runtimeFor = (instance: string): HostRuntime => {
+    let r = runtimes.get(instance)
+    if (!r) runtimes.set(instance, (r = new HostRuntime(fleet.spec.instances[instance], transportFor, opts.log)))
+    return r
+  }
   return {
     transportFor,
-    runtimeFor(instance) {
-      let r = runtimes.get(instance)
-      if (!r) runtimes.set(instance, (r = new HostRuntime(fleet.spec.instances[instance], transportFor, opts.log)))
-      return r
+    runtimeFor,
+    async observeAll(targets, concurrency, signal) {
+      const machines = new Map<string, Target[]>()
+      for (const t of targets) {
+        const key = t.ssh ? `${t.ssh.user ?? ''}@${t.ssh.host}:${t.ssh.port ?? 22}` : 'local'
+        machines.set(key, [...(machines.get(key) ?? []), t])
+      }
+      const seen = await mapLimit([...machines.values()], concurrency, group => observeHosts(group.map(target => ({runtime: runtimeFor(target.instance), target})), transportFor(group[0]), signal))
+      const byTarget = new Map(seen.flat().map(s => [s.target, s]))
+      return targets.map(t => byTarget.get(t)!)
     },
     async close() {
       await (await pool)?.closeAll()

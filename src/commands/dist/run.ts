@@ -18,6 +18,8 @@ export default class DistRun extends FleetCommand<DistRunResult> {
   static description = 'One argument runs through the remote shell; several run as an argument list. Each runner reached is recorded as used (dist:reap counts idle time from there). Exits 5 when the command failed or could not run on some runner.'
   static examples = ['<%= config.bin %> dist:run -- npm test', '<%= config.bin %> dist:run --pool ci --json -- "uname -a"']
   static strict = false
+  // Handshakes are capped separately (ssh.max_startups); above that, more hosts in flight only overlap waiting.
+  static defaultConcurrency = 64
   static flags = {
     pool: Flags.string({char: 'p', summary: 'the pool (default: the only one declared)'}),
     timeout: Flags.integer({summary: 'seconds the command may run on each runner', default: 3600}),
@@ -35,7 +37,7 @@ export default class DistRun extends FleetCommand<DistRunResult> {
     if (targets.length === 0) throw new UsageError(`pool ${pool} has no running runner with an address`, `start some with: fleet dist:up 3 --pool ${pool} --yes`)
     const runtimes = await this.getRuntimes(fleet)
     const hosts = await fanOut(targets.map(t => ({host: t.host, transport: () => runtimes.transportFor(t)})), commandArgv(command),
-      {concurrency: this.flagsBase.concurrency, timeoutMs: flags.timeout * 1000, signal: this.abort.signal, onLine: this.jsonEnabled() ? undefined : prefixedPrinter(targets.map(t => t.host))})
+      {concurrency: this.concurrency, timeoutMs: flags.timeout * 1000, signal: this.abort.signal, onLine: this.jsonEnabled() ? undefined : prefixedPrinter(targets.map(t => t.host))})
     await recordRunnerUse(fleet, pool, runners, hosts.filter(h => h.exitCode !== null).map(h => h.host), cloud)
     const {audit, failure} = execOutcome(hosts, 'runner')
     await this.audit(fleet, {plan: `dist:run on ${hosts.length} runner(s) of ${pool}`, ...audit})

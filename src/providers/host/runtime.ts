@@ -18,13 +18,17 @@ export class HostRuntime implements InstanceRuntime {
   ) {}
 
   async observe(target: Target, signal?: AbortSignal): Promise<TargetStatus> {
+    return (await observeHosts([{runtime: this, target}], this.transportFor(target), signal))[0]
+  }
+
+  /** Step 1 of observing: the argv entry for this target's root and replicas. */
+  observation(target: Target) {
+    return {root: target.root, replicas: release.replicasOf(this.spec.services)}
+  }
+
+  /** Step 2: what the target's observation means, with every running replica's health probed over HTTP. */
+  async assess(target: Target, obs: release.TargetObservation, signal?: AbortSignal): Promise<TargetStatus> {
     const replicas = release.replicasOf(this.spec.services)
-    let obs: release.TargetObservation
-    try {
-      obs = release.parseObservation((await this.run(target, 'observe', release.observeTarget(target.root, replicas), signal)).stdout)
-    } catch (error) {
-      return {target, reachable: false, error: (error as Error).message, releases: [], replicas: [], strays: []}
-    }
     const declared = new Set(replicas.map(r => `${r.service}-${r.index}`))
     const withHealth = await Promise.all(replicas.map(async r => {
       const proc = obs.processes[`${r.service}-${r.index}`]
@@ -127,4 +131,17 @@ export class HostRuntime implements InstanceRuntime {
     if (r.code !== 0) throw new StepError(target.instance, target.host, step, r.code, r.stderr.trim())
     return r
   }
+}
+
+/** Observes many targets that one transport reaches in a single round trip, then probes their replicas. */
+export async function observeHosts(items: {runtime: HostRuntime; target: Target}[], transport: Transport, signal?: AbortSignal): Promise<TargetStatus[]> {
+  let observations: release.TargetObservation[]
+  try {
+    const r = await transport.exec(release.observeTargets(items.map(i => i.runtime.observation(i.target))), {signal})
+    if (r.code !== 0) throw new Error(`observe exited ${r.code}: ${r.stderr.trim()}`)
+    observations = release.parseObservations(r.stdout)
+  } catch (error) {
+    return items.map(({target}) => ({target, reachable: false, error: (error as Error).message, releases: [], replicas: [], strays: []}))
+  }
+  return Promise.all(items.map(({runtime, target}, i) => runtime.assess(target, observations[i] ?? {releases: [], history: [], processes: {}}, signal)))
 }

@@ -36,22 +36,29 @@ describe('release steps as argv lists', () => {
 })
 
 describe('observations', () => {
-  const out = 'current v3\nreleases v1 v2 v3\nhistory v1 v2 v3\nproc web-0 up 41\nproc web-1 down 42\nproc web-2 absent\n'
+  const out = 'target\ncurrent v3\nreleases v1 v2 v3\nhistory v1 v2 v3\nproc web-0 up 41\nproc web-1 down 42\nproc web-2 absent\n'
+  const one = (text: string) => release.parseObservations(text)[0]
 
   it('parses the observe output', () => {
-    expect(release.parseObservation(out)).toEqual({
+    expect(one(out)).toEqual({
       current: 'v3', releases: ['v1', 'v2', 'v3'], history: ['v1', 'v2', 'v3'],
       processes: {'web-0': {up: true, pid: 41}, 'web-1': {up: false, pid: 42}, 'web-2': {up: false, pid: undefined}},
     })
   })
 
   it('finds the previous healthy release that is still installed', () => {
-    expect(release.previousRelease(release.parseObservation(out))).toBe('v2')
+    expect(release.previousRelease(one(out))).toBe('v2')
     expect(release.previousRelease({current: 'v3', releases: ['v3', 'v1'], history: ['v1', 'v2', 'v3'], processes: {}})).toBe('v1')
     expect(release.previousRelease({current: 'v1', releases: ['v1'], history: ['v1'], processes: {}})).toBeUndefined()
   })
 
   it('treats an empty current as nothing deployed', () => {
-    expect(release.parseObservation('current \nreleases\nhistory\n')).toEqual({current: undefined, releases: [], history: [], processes: {}})
+    expect(one('target\ncurrent \nreleases\nhistory\n')).toEqual({current: undefined, releases: [], history: [], processes: {}})
+  })
+
+  it('splits one round trip over several roots into one observation each', () => {
+    const argv = release.observeTargets([{root: '/a', replicas: [{service: 'web', index: 0}]}, {root: 'b', replicas: []}])
+    expect(argv.slice(3)).toEqual(['fleet-observe', '/a', '1', 'web-0', 'b', '0'])
+    expect(release.parseObservations('target\ncurrent v1\ntarget\ncurrent v2\nproc web-0 up 7\n').map(o => [o.current, Object.keys(o.processes)])).toEqual([['v1', []], ['v2', ['web-0']]])
   })
 })
