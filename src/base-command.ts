@@ -1,3 +1,4 @@
+import {setMaxListeners} from 'node:events'
 import {appendFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {Command} from '@oclif/core/command'
@@ -26,6 +27,13 @@ export interface MutationOptions {
   changes: boolean
 }
 
+/** One signal is handed to every child process and request of a command: hundreds of listeners are expected. */
+function abortController(): AbortController {
+  const c = new AbortController()
+  setMaxListeners(0, c.signal)
+  return c
+}
+
 /** Owns what every command shares: flags, the fleet file, JSON vs human output, approval, lock, audit, SIGINT, errors. */
 export abstract class FleetCommand<T> extends Command {
   static enableJsonFlag = true
@@ -40,7 +48,7 @@ export abstract class FleetCommand<T> extends Command {
   protected flagsBase!: BaseFlags<typeof FleetCommand>
   protected fleet?: Fleet
   protected runtimes?: Runtimes
-  protected readonly abort = new AbortController()
+  protected readonly abort = abortController()
   private lock?: {stateDir: string; info: LockInfo}
   private started = performance.now()
   private onSigint?: () => void

@@ -50,16 +50,21 @@ export function matchPatterns(name: string, patterns: readonly string[]): boolea
   let matched = false
   for (const p of patterns) {
     const negated = p.startsWith('!')
-    if (!globToRegExp(negated ? p.slice(1) : p).test(subject)) continue
+    if (!globMatches(negated ? p.slice(1) : p, subject)) continue
     if (negated) return false
     matched = true
   }
   return matched
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
-  return new RegExp(`^${body}$`)
+// known_hosts and ssh_config are matched once per host and entry: plain names compare as strings, globs compile once.
+const compiled = new Map<string, RegExp>()
+
+function globMatches(glob: string, subject: string): boolean {
+  if (!/[*?]/.test(glob)) return glob.toLowerCase() === subject
+  let re = compiled.get(glob)
+  if (!re) compiled.set(glob, (re = new RegExp(`^${glob.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)))
+  return re.test(subject)
 }
 
 /** Resolves `alias` the way `ssh alias` would: the first value obtained for each option wins, IdentityFile accumulates. */

@@ -61,9 +61,10 @@ export async function processesWith(needle: string): Promise<number[]> {
   return pids
 }
 
-// Each test process takes blocks from a random start in 41000-59999: above the sshd harness's 20000-40000, and
-// unlikely to meet another worker's blocks.
-let nextPort = 41_000 + Math.floor(Math.random() * 380) * 50
+// Each test process takes blocks from a random start in 10000-17999: below the sshd harness's 20000-40000 and the
+// kernel's ephemeral ports (32768+, where an outgoing connection could hold a service's port), away from the demo's
+// 18081+, and unlikely to meet another worker's blocks.
+let nextPort = 10_000 + Math.floor(Math.random() * 150) * 50
 /** A block of free-ish ports per test, distinct across parallel workers. */
 export function ports(n: number): number {
   const p = nextPort
