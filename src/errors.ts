@@ -68,10 +68,6 @@ export class PartialFailure extends FleetError {
   }
 }
 
-export class Interrupted extends FleetError {
-  constructor() { super('interrupted', {code: 'FLEET_INTERRUPTED', exit: ExitCode.interrupted}) }
-}
-
 /** A step of the release model exited non-zero on a target. */
 export class StepError extends FleetError {
   constructor(readonly instance: string, readonly host: string, readonly step: string, readonly status: number, readonly output: string) {

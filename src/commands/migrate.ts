@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {migrateTasks, planMigrations, readMigrationStatus, type MigrationRow} from '../fleet/plan/migrate.js'
 import {selectInstances} from '../fleet/targets.js'
+import {auditOf} from '../state/audit.js'
 import {renderTable} from '../ui/table.js'
 
 export interface MigrateResult {
@@ -29,7 +30,7 @@ export default class Migrate extends FleetCommand<MigrateResult> {
     if (!flags.status) {
       await this.mutate(fleet, {summary: `migrate ${rows.map(r => r.instance).join(', ')}`, preview: `plan: run migrations (backward compatible only)\n${table(rows)}`, dryRun: Boolean(flags['dry-run']), changes: rows.length > 0},
         async () => (await this.runTasks(migrateTasks(rows, deps), {rows})).ctx.rows,
-        r => ({outcome: r.some(x => x.result !== 'migrated') ? 'partial' : 'ok', targets: r.map(x => ({target: `${x.instance}@${x.host}`, result: x.result ?? 'skipped', error: x.error}))}))
+        r => auditOf(r, x => x.result === 'migrated', x => ({target: `${x.instance}@${x.host}`, result: x.result ?? 'skipped', error: x.error})))
     }
     const done = flags['dry-run'] ? rows : (await readMigrationStatus(rows, deps)).map((r, i) => ({...rows[i], applied: r.applied, error: rows[i].error ?? r.error}))
     const failed = done.filter(r => r.result === 'failed' || (flags.status && r.error))

@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {executeProvision, observeHosts, planProvision, syncHosts, type HostOutcome, type ProvisionPlan} from '../fleet/plan/provision.js'
 import {renderHostOutcomes, renderProvisionPlan} from '../ui/cloud.js'
+import {auditOf} from '../state/audit.js'
 
 export interface ProvisionResult {
   ok: boolean
@@ -30,7 +31,7 @@ export default class Provision extends FleetCommand<ProvisionResult> {
     const dryRun = Boolean(flags['dry-run'])
     const hosts = await this.mutate(fleet, {summary: `create ${plan.targets.filter(t => t.action === 'create').map(t => t.host).join(', ')}`, preview: renderProvisionPlan(plan), dryRun, changes: plan.changes > 0},
       () => executeProvision(plan, fleet, cloud, (t, c, n) => this.runTasks(t, c, n), {sshTimeoutMs: flags['ssh-timeout'] * 1000}),
-      hs => ({outcome: hs.some(h => h.result === 'failed') ? 'partial' : 'ok', targets: hs.map(h => ({target: h.host, result: h.result, error: h.error}))}))
+      hs => auditOf(hs, h => h.result !== 'failed', h => ({target: h.host, result: h.result, error: h.error})))
     if (!hosts && !dryRun) await syncHosts(plan, cloud)
     const failed = (hosts ?? []).filter(h => h.result === 'failed')
     const human = () => (hosts ? renderHostOutcomes(hosts) : dryRun ? 'dry run: nothing was changed' : renderProvisionPlan(plan).replace(/^plan: /, ''))

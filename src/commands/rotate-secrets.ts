@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
 import {planRotation, rotateTasks, type RotationCtx, type RotationOutcome} from '../fleet/plan/secrets.js'
 import {selectInstances} from '../fleet/targets.js'
+import {auditOf} from '../state/audit.js'
 import {renderTable} from '../ui/table.js'
 
 export interface RotateSecretsResult {
@@ -34,7 +35,7 @@ export default class RotateSecrets extends FleetCommand<RotateSecretsResult> {
     const ctx: RotationCtx = {outcomes: []}
     await this.mutate(fleet, {summary: `rotate secrets of ${plans.map(p => p.instance).join(', ')}`, preview: `plan:\n${preview}`, dryRun: Boolean(flags['dry-run']), changes: plans.length > 0},
       async () => (await this.runTasks(rotateTasks(plans, resolved, deps), ctx)).ctx.outcomes,
-      o => ({outcome: o.some(x => x.result === 'failed' || x.result === 'restored') ? 'partial' : 'ok', targets: o.map(x => ({target: x.instance, result: `${x.result} ${x.secrets.join(',')}`, error: x.error}))}))
+      o => auditOf(o, x => x.result === 'rotated' || x.result === 'unchanged', x => ({target: x.instance, result: `${x.result} ${x.secrets.join(',')}`, error: x.error})))
     const failed = ctx.outcomes.filter(o => o.result === 'failed' || o.result === 'restored')
     const human = () => (ctx.outcomes.length ? renderTable(['instance', 'secrets', 'result', 'error'], ctx.outcomes.map(o => [o.instance, o.secrets.join(', '), o.result, o.error ?? ''])) : 'nothing rotated')
     return this.finish({ok: failed.length === 0, dryRun: Boolean(flags['dry-run']), instances: ctx.outcomes}, human, failed.length ? `rotation failed on ${failed.map(o => `${o.instance} (${o.error})`).join('; ')}; the old values are back` : undefined)

@@ -1,8 +1,9 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {FleetCommand} from '../base-command.js'
-import {parseScale, planScale, scaleTasks, type ScalePlan} from '../fleet/plan/scale.js'
+import {parseScale, planScale, scaledFleet, scaleTasks, type ScalePlan} from '../fleet/plan/scale.js'
 import {selectInstances} from '../fleet/targets.js'
+import {auditOf} from '../state/audit.js'
 import {updateFleetFile} from '../state/fleet-file.js'
 import {renderTable} from '../ui/table.js'
 
@@ -32,15 +33,13 @@ export default class Scale extends FleetCommand<ScaleResult> {
     }
     const [instance] = selectInstances(fleet, [args.instance])
     const plan = planScale(fleet, instance, parseScale(fleet, instance, (argv as string[]).slice(1)), (await this.observe(fleet, [instance]))[instance])
-    const scaled = {...fleet, spec: structuredClone(fleet.spec)}
-    for (const c of plan.changes) scaled.spec.instances[instance].services[c.service].replicas = c.to
-    const deps = {fleet: scaled, runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources: {}, signal: this.abort.signal}
+    const deps = {fleet: scaledFleet(fleet, instance, plan.changes), runtimeFor: (i: string) => this.runtimes!.runtimeFor(i), sources: {}, signal: this.abort.signal}
     const rows = () => plan.targets.map(t => [t.host, t.start.map(r => `${r.service}-${r.index}`).join(' ') || '-', t.stop.map(r => `${r.service}-${r.index}`).join(' ') || '-', t.result ?? '', t.error ?? ''])
     const table = () => renderTable(['host', 'start', 'stop (highest first)', 'result', 'error'], rows())
     const changes = plan.changes.some(c => c.from !== c.to)
     await this.mutate(fleet, {summary: `scale ${instance} ${plan.changes.map(c => `${c.service}=${c.to}`).join(' ')}`, preview: `plan:\n${table()}`, dryRun: Boolean(flags['dry-run']), changes},
       async () => (await this.runTasks(scaleTasks(plan, deps), {plan})).ctx.plan,
-      p => ({outcome: p.targets.some(t => t.result !== 'done') ? 'partial' : 'ok', targets: p.targets.map(t => ({target: `${instance}@${t.host}`, result: t.result ?? 'skipped', error: t.error}))}))
+      p => auditOf(p.targets, t => t.result === 'done', t => ({target: `${instance}@${t.host}`, result: t.result ?? 'skipped', error: t.error})))
     const ok = plan.targets.every(t => t.result === 'done')
     const fileUpdated = changes && ok && !flags['dry-run']
     if (fileUpdated) await updateFleetFile(fleet.file, plan.changes.map(c => ({path: ['instances', instance, 'services', c.service, 'replicas'], value: c.to})))

@@ -16,6 +16,17 @@ export interface AuditRecord {
   error?: string
 }
 
+export interface AuditTarget {
+  target: string
+  result: string
+  error?: string
+}
+
+/** What the audit keeps of per-target results: every row, and `partial` as soon as one is not ok. */
+export function auditOf<T>(items: T[], ok: (item: T) => boolean, row: (item: T) => AuditTarget): {outcome: 'ok' | 'partial'; targets: AuditTarget[]} {
+  return {outcome: items.every(ok) ? 'ok' : 'partial', targets: items.map(row)}
+}
+
 const auditFile = (stateDir: string) => path.join(stateDir, 'audit.jsonl')
 
 export async function appendAudit(stateDir: string, rec: Omit<AuditRecord, 'at' | 'who' | 'host'>): Promise<void> {

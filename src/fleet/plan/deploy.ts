@@ -1,4 +1,5 @@
 import type {ListrTask} from 'listr2'
+import {auditOf} from '../../state/audit.js'
 import type {InstanceRuntime, ReleaseSource, TargetStatus} from '../../providers/runtime.js'
 import type {Fleet} from '../load.js'
 import {replicasOf, type ReplicaRef} from '../release.js'
@@ -229,7 +230,6 @@ function summary(ip: InstancePlan): string {
 }
 
 /** What the audit log keeps of a deploy. */
-export function deployAudit(outcomes: TargetOutcome[]): {outcome: 'ok' | 'partial'; targets: {target: string; result: string; error?: string}[]} {
-  const bad = outcomes.some(o => !['deployed', 'restarted', 'unchanged'].includes(o.result))
-  return {outcome: bad ? 'partial' : 'ok', targets: outcomes.map(o => ({target: `${o.instance}@${o.host}`, result: o.result, error: o.error}))}
+export function deployAudit(outcomes: TargetOutcome[]) {
+  return auditOf(outcomes, o => ['deployed', 'restarted', 'unchanged'].includes(o.result), o => ({target: `${o.instance}@${o.host}`, result: o.result, error: o.error}))
 }

@@ -1,4 +1,5 @@
 import type {ListrTask} from 'listr2'
+import {auditOf} from '../../state/audit.js'
 import {UsageError} from '../../errors.js'
 import type {TargetStatus} from '../../providers/runtime.js'
 import {replicasOf} from '../release.js'
@@ -73,6 +74,6 @@ async function track(c: TargetChange, work: () => Promise<void>): Promise<void> 
   }
 }
 
-export function changeAudit(changes: TargetChange[]): {outcome: 'ok' | 'partial'; targets: {target: string; result: string; error?: string}[]} {
-  return {outcome: changes.some(c => c.result !== 'done') ? 'partial' : 'ok', targets: changes.map(c => ({target: `${c.instance}@${c.host}`, result: c.result, error: c.error}))}
+export function changeAudit(changes: TargetChange[]) {
+  return auditOf(changes, c => c.result === 'done', c => ({target: `${c.instance}@${c.host}`, result: c.result, error: c.error}))
 }

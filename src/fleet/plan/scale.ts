@@ -41,12 +41,17 @@ export function parseScale(fleet: Fleet, instance: string, pairs: string[]): Sca
   })
 }
 
+/** The fleet as it is once the changes are applied (the file itself is rewritten only after they succeed). */
+export function scaledFleet(fleet: Fleet, instance: string, changes: ScaleChange[]): Fleet {
+  const spec = structuredClone(fleet.spec)
+  for (const c of changes) spec.instances[instance].services[c.service].replicas = c.to
+  return {...fleet, spec}
+}
+
 /** Which replicas start (lowest missing first) and which stop (highest first) on every target. Pure. */
 export function planScale(fleet: Fleet, instance: string, changes: ScaleChange[], observed: TargetStatus[]): ScalePlan {
   const spec = fleet.spec.instances[instance]
-  const scaled = structuredClone(fleet.spec)
-  for (const c of changes) scaled.instances[instance].services[c.service].replicas = c.to
-  const clash = checkReferences(scaled).find(p => p.path[1] === instance || p.message.includes(instance))
+  const clash = checkReferences(scaledFleet(fleet, instance, changes).spec).find(p => p.path[1] === instance || p.message.includes(instance))
   if (clash) throw new UsageError(`cannot scale: ${clash.message}`, clash.hint)
   const unreachable = observed.find(o => !o.reachable)
   if (unreachable) throw new UsageError(`cannot scale ${instance}: ${unreachable.target.host} is unreachable (${unreachable.error})`, 'fix the host or remove it from the instance first')
